@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Build the local systemd host images (Debian 12 "bookworm" and Debian 13 "trixie") with debootstrap.
+# No registry is needed. An image that already exists is kept; FORCE=1 rebuilds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LAB_DIR=${LAB_DIR:-$PWD/.lab}
+export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/lab/containers.conf}
+SUITES=${SUITES:-bookworm trixie}
+for suite in $SUITES; do
+  image=localhost/quorum-etcd-host:$suite
+  if [ -z "${FORCE:-}" ] && podman image exists "$image"; then
+    continue
+  fi
+  rootfs=$LAB_DIR/rootfs-$suite
+  rm -rf "$rootfs"
+  echo ">> debootstrap $suite (about a minute)"
+  debootstrap --variant=minbase \
+    --include=systemd,systemd-sysv,python3,iproute2,dbus,ca-certificates,procps \
+    "$suite" "$rootfs" http://deb.debian.org/debian >"$LAB_DIR/debootstrap-$suite.log" 2>&1 \
+    || { tail -20 "$LAB_DIR/debootstrap-$suite.log"; exit 1; }
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  # Units that make no sense in a container and slow its boot.
+  for u in systemd-networkd-wait-online.service systemd-timesyncd.service getty@tty1.service; do
+    ln -sf /dev/null "$rootfs/etc/systemd/system/$u"
+  done
+  tar -C "$rootfs" -c . | podman import --change 'CMD=["/sbin/init"]' - "$image" >/dev/null
+  rm -rf "$rootfs"
+  echo ">> built $image"
+done

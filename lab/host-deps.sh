@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install what the lab and the tests need on a Debian 12 controller: apt packages and a Python venv.
+# Idempotent and quick when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LAB_DIR=${LAB_DIR:-$PWD/.lab}
+VENV=${VENV:-$LAB_DIR/venv}
+PKGS=(podman runc conmon netavark aardvark-dns catatonit iptables debootstrap python3-venv
+      ca-certificates curl make rsync)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo ">> apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+mkdir -p "$LAB_DIR"
+if [ ! -x "$VENV/bin/ansible-playbook" ] || [ requirements.txt -nt "$VENV/.installed" ]; then
+  echo ">> python venv $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -r requirements.txt
+  touch "$VENV/.installed"
+fi
