@@ -313,7 +313,7 @@ class EtcdClient(object):
         request = Request(
             headers=headers, use_proxy=False, timeout=timeout or self.timeout, validate_certs=True,
             client_cert=self.client_cert, client_key=self.client_key, ca_path=self.ca_cert,
-            follow_redirects='none', use_gssapi=False, force_basic_auth=False, use_netrc=False,
+            follow_redirects='none', force_basic_auth=False, use_netrc=False,
         )
         try:
             response = request.open(method, url, data=data)

@@ -122,3 +122,17 @@ def move_leadership(client, members, statuses, urls, leader_id, target_id, timeo
                 leader['name'] or leader['id_hex'], target['name'] or target['id_hex'], timeout,
                 status['leader_id_hex'] if status else 'unknown'))
         time.sleep(0.2)
+
+
+def retry(func, retry_on, timeout, interval=0.5):
+    """Call ``func()`` until it does not raise one of ``retry_on`` or ``timeout`` seconds passed
+    (then the last error is raised).  Used for etcd's transient refusals, for example "unhealthy
+    cluster" while a member connected less than 5 seconds ago (strict reconfiguration check)."""
+    deadline = time.time() + max(timeout, 0)
+    while True:
+        try:
+            return func()
+        except retry_on:
+            if time.time() + interval > deadline:
+                raise
+        time.sleep(interval)

@@ -75,7 +75,9 @@ options:
     description:
       - Seconds to keep retrying the promotion while etcd answers that the learner is not in sync with the
         leader (or is not started yet). The module fails when the learner is still not ready then.
-      - Also bounds the wait for a leadership move before a removal.
+      - Also bounds the wait for a leadership move before a removal, and (up to 15 seconds) the retries of an add or
+        a removal that etcd refuses as C(unhealthy cluster) because a voting member connected only recently (etcd
+        wants all voters connected for 5 seconds before a membership change).
     type: float
     default: 60
 '''
@@ -181,6 +183,7 @@ from ansible_collections.quorum.etcd.plugins.module_utils._client import (
     EtcdLearnerNotReadyError,
     EtcdNoLeaderError,
     EtcdTimeoutError,
+    EtcdUnhealthyClusterError,
     connection_argument_spec,
 )
 from ansible_collections.quorum.etcd.plugins.module_utils._cluster import (
@@ -192,6 +195,7 @@ from ansible_collections.quorum.etcd.plugins.module_utils._cluster import (
     member_status,
     move_leadership,
     new_client,
+    retry,
 )
 from ansible_collections.quorum.etcd.plugins.module_utils._member import (
     MemberMatchError,
@@ -208,7 +212,10 @@ from ansible_collections.quorum.etcd.plugins.module_utils._member import (
 )
 
 # Errors worth retrying while waiting for a learner (cluster busy electing, endpoint hiccup).
-RETRYABLE = (EtcdLearnerNotReadyError, EtcdNoLeaderError, EtcdTimeoutError, EtcdConnectionError)
+RETRYABLE = (EtcdLearnerNotReadyError, EtcdNoLeaderError, EtcdTimeoutError, EtcdConnectionError,
+             EtcdUnhealthyClusterError)
+# Transient refusals of membership changes.
+SETTLE_ERRORS = (EtcdUnhealthyClusterError, EtcdNoLeaderError)
 
 
 class MemberModule(object):
@@ -219,6 +226,11 @@ class MemberModule(object):
         self.client = new_client(module)
         self.result = dict(changed=False, added=False, promoted=False, removed=False, actions=[],
                            member={}, members=[], cluster_id='')
+
+    def settle_timeout(self):
+        # etcd refuses membership changes ("unhealthy cluster") until all voters have been
+        # connected for 5 seconds, e.g. just after a restart: wait a little for that.
+        return min(self.params['catch_up_timeout'], 15.0)
 
     def fail(self, msg, error=None, **kwargs):
         result = dict(self.result)
@@ -271,7 +283,8 @@ class MemberModule(object):
                 members.append(member)
             else:
                 try:
-                    response = self.client.member_add(peer_urls, is_learner=self.params['learner'])
+                    response = retry(lambda: self.client.member_add(peer_urls, is_learner=self.params['learner']),
+                                     SETTLE_ERRORS, self.settle_timeout())
                 except EtcdError as e:
                     self.fail('cannot add member %s' % name, e)
                 member = parse_member(response.get('member') or {})
@@ -397,7 +410,8 @@ class MemberModule(object):
             others = [urls[m['id']] for m in after if m['id'] in urls]
             remover = self.client.for_endpoints(others + [e for e in self.client.endpoints if e not in others])
             try:
-                response = remover.member_remove(member['id'])
+                response = retry(lambda: remover.member_remove(member['id']), SETTLE_ERRORS,
+                                 self.settle_timeout())
             except EtcdError as e:
                 self.fail('cannot remove %s' % describe(member), e)
             after = parse_members(response) or after
