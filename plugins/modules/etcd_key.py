@@ -14,10 +14,12 @@ module: etcd_key
 short_description: Get, put and delete etcd keys
 version_added: 0.1.0
 description:
-  - Reads, writes and deletes keys of an etcd v3 cluster through etcd's JSON gateway.
+  - Writes and deletes keys of an etcd v3 cluster through etcd's JSON gateway.
   - Writes only when the stored value differs, so repeated runs do not change anything.
+  - The value(s) found before the change are returned (RV(kvs), RV(value)); to only read keys, use
+    M(quorum.etcd.etcd_key_info).
 author:
-  - quorum.etcd maintainers
+  - quorum.etcd maintainers (@quorum)
 extends_documentation_fragment:
   - quorum.etcd.connection
 attributes:
@@ -42,14 +44,12 @@ options:
     description:
       - V(present) stores O(value) under O(key) when it differs.
       - V(absent) deletes O(key) (all keys under the prefix with O(prefix=true)).
-      - V(get) only reads O(key) (or all keys under the prefix); see RV(kvs) and RV(value).
     type: str
-    choices: [present, absent, get]
+    choices: [present, absent]
     default: present
   prefix:
     description:
-      - Treat O(key) as a prefix, for O(state=get) and O(state=absent). An empty O(key) with O(prefix=true) means
-        all keys.
+      - Treat O(key) as a prefix, for O(state=absent). An empty O(key) with O(prefix=true) means all keys.
       - Not allowed with O(state=present).
     type: bool
     default: false
@@ -73,13 +73,6 @@ EXAMPLES = r'''
     value: "{{ vault_token }}"
     hide_value: true
 
-- name: Read all keys under /config/
-  quorum.etcd.etcd_key:
-    key: /config/
-    prefix: true
-    state: get
-  register: config
-
 - name: Delete everything under /tmp/
   quorum.etcd.etcd_key:
     key: /tmp/
@@ -89,8 +82,8 @@ EXAMPLES = r'''
 
 RETURN = r'''
 value:
-  description: The value of O(key) (before any change for O(state=absent), after for O(state=present)); null when
-    the key does not exist or with O(prefix=true).
+  description: The value of O(key) after the module ran for O(state=present), the deleted value for
+    O(state=absent); null when the key does not exist or with O(prefix=true).
   returned: always
   type: str
   sample: "on"
@@ -99,7 +92,7 @@ exists:
   returned: always
   type: bool
 kvs:
-  description: Keys read with O(state=get), or deleted with O(state=absent).
+  description: The key found before the change with O(state=present), the keys deleted with O(state=absent).
   returned: always
   type: list
   elements: dict
@@ -156,7 +149,7 @@ def main():
     argument_spec.update(
         key=dict(type='str', required=True, no_log=False),
         value=dict(type='str'),
-        state=dict(type='str', default='present', choices=['present', 'absent', 'get']),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
         prefix=dict(type='bool', default=False),
         hide_value=dict(type='bool', default=False),
     )
@@ -170,8 +163,8 @@ def main():
     if hide and params['value']:
         module.no_log_values.add(params['value'])
     if params['state'] == 'present' and params['prefix']:
-        module.fail_json(msg='prefix=true is only allowed with state=get or state=absent')
-    if params['state'] != 'present' and params['value'] is not None:
+        module.fail_json(msg='prefix=true is only allowed with state=absent')
+    if params['state'] == 'absent' and params['value'] is not None:
         module.warn('value is ignored with state=%s' % params['state'])
     if not params['key'] and not params['prefix']:
         module.fail_json(msg='key must not be empty (use prefix=true with an empty key for all keys)')
@@ -221,7 +214,6 @@ def main():
                     fail_on_error(module, e, prefix='cannot put %s' % key)
                 result['revision'] = put['revision']
         result['value'] = text(wanted)
-        result['kvs'] = []
     elif params['state'] == 'absent':
         result['deleted'] = len(kvs) if module.check_mode else 0
         if kvs:
@@ -237,7 +229,7 @@ def main():
                 result['revision'] = deleted['revision']
                 result['changed'] = deleted['deleted'] > 0
 
-    if module._diff and params['state'] != 'get':
+    if module._diff:
         result['diff'] = dict(before=before, after=after)
     module.exit_json(**result)
 

@@ -20,7 +20,7 @@ description:
   - The transfer request is sent to the current leader's client URL, and the module waits (bounded by
     O(wait_timeout)) until the new leader is seen.
 author:
-  - quorum.etcd maintainers
+  - quorum.etcd maintainers (@quorum)
 extends_documentation_fragment:
   - quorum.etcd.connection
 attributes:

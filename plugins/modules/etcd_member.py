@@ -26,7 +26,7 @@ description:
     RV(initial_cluster); start etcd on the new node with C(--initial-cluster-state existing) and that
     C(--initial-cluster); run the module again with O(promote=true) to promote the learner once it is in sync."
 author:
-  - quorum.etcd maintainers
+  - quorum.etcd maintainers (@quorum)
 extends_documentation_fragment:
   - quorum.etcd.connection
 attributes:
@@ -235,10 +235,9 @@ class MemberModule(object):
     def fail(self, msg, error=None, **kwargs):
         result = dict(self.result)
         result.update(kwargs)
-        result.pop('changed', None)
         if error is not None:
-            fail_on_error(self.module, error, prefix=msg, changed=self.result['changed'], **result)
-        self.module.fail_json(msg=msg, changed=self.result['changed'], **result)
+            fail_on_error(self.module, error, prefix=msg, **result)
+        self.module.fail_json(msg=msg, **result)
 
     def finish(self, before, after):
         self.result['members'] = after

@@ -19,7 +19,7 @@ description:
   - Errors of single endpoints are reported in the result, they do not fail the module. The module fails only
     when the member list cannot be read from any endpoint.
 author:
-  - quorum.etcd maintainers
+  - quorum.etcd maintainers (@quorum)
 extends_documentation_fragment:
   - quorum.etcd.connection
 attributes:
@@ -28,6 +28,7 @@ attributes:
     description: The module only reads.
   diff_mode:
     support: none
+    description: Nothing changes, so there is no diff.
 options:
   status_of:
     description:

@@ -12,7 +12,9 @@ import time
 import pytest
 
 from ansible_collections.quorum.etcd.plugins.module_utils._client import EtcdClient, EtcdTLSError
-from ansible_collections.quorum.etcd.plugins.modules import etcd_key, etcd_leader, etcd_member, etcd_member_info
+from ansible_collections.quorum.etcd.plugins.modules import (
+    etcd_key, etcd_key_info, etcd_leader, etcd_member, etcd_member_info,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -61,13 +63,13 @@ def test_keys(etcd_cluster, run_module):
     assert res["changed"] and res["diff"]["after"] == {"/it/a": "1"}
     assert run_module(etcd_key, dict(conn, key="/it/a", value="1"))["changed"] is False
     run_module(etcd_key, dict(conn, key="/it/b", value="zwei"))
-    res = run_module(etcd_key, dict(conn, key="/it/", prefix=True, state="get"))
+    res = run_module(etcd_key_info, dict(conn, key="/it/", prefix=True))
     assert [(kv["key"], kv["value"]) for kv in res["kvs"]] == [("/it/a", "1"), ("/it/b", "zwei")]
     res = run_module(etcd_key, dict(conn, key="/it/", prefix=True, state="absent"), check=True)
     assert res["changed"] and res["deleted"] == 2
     res = run_module(etcd_key, dict(conn, key="/it/", prefix=True, state="absent"))
     assert res["changed"] and res["deleted"] == 2
-    assert run_module(etcd_key, dict(conn, key="/it/", prefix=True, state="get"))["count"] == 0
+    assert run_module(etcd_key_info, dict(conn, key="/it/", prefix=True))["count"] == 0
 
 
 def test_add_learner_start_promote(etcd_cluster, run_module):

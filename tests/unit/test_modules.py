@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.quorum.etcd.plugins.modules import etcd_key, etcd_leader, etcd_member, etcd_member_info
+from ansible_collections.quorum.etcd.plugins.modules import (
+    etcd_key, etcd_key_info, etcd_leader, etcd_member, etcd_member_info,
+)
 
 NEW_PEER = "https://127.0.0.1:42399"
 
@@ -209,10 +211,10 @@ def test_key_put_get_delete(cluster, conn, run_module):
     assert res["changed"] and cluster.kv[b"/cfg/a"]["value"] == b"1"
     assert run_module(etcd_key, dict(conn, key="/cfg/a", value="1"))["changed"] is False
     run_module(etcd_key, dict(conn, key="/cfg/b", value="two"))
-    res = run_module(etcd_key, dict(conn, key="/cfg/", prefix=True, state="get"))
+    res = run_module(etcd_key_info, dict(conn, key="/cfg/", prefix=True))
     assert res["changed"] is False and res["count"] == 2
     assert [(kv["key"], kv["value"]) for kv in res["kvs"]] == [("/cfg/a", "1"), ("/cfg/b", "two")]
-    res = run_module(etcd_key, dict(conn, key="/cfg/b", state="get"))
+    res = run_module(etcd_key_info, dict(conn, key="/cfg/b"))
     assert res["value"] == "two" and res["exists"]
     res = run_module(etcd_key, dict(conn, key="/cfg/", prefix=True, state="absent"), check=True)
     assert res["changed"] and res["deleted"] == 2 and len(cluster.kv) == 2
@@ -225,11 +227,24 @@ def test_key_hide_value(cluster, conn, run_module):
     res = run_module(etcd_key, dict(conn, key="/s/token", value="s3cr3t-value", hide_value=True), diff=True)
     assert res["changed"] and "s3cr3t-value" not in str(res)
     assert cluster.kv[b"/s/token"]["value"] == b"s3cr3t-value"
-    res = run_module(etcd_key, dict(conn, key="/s/token", state="get", hide_value=True))
+    res = run_module(etcd_key_info, dict(conn, key="/s/token", hide_value=True))
     assert "s3cr3t-value" not in str(res) and res["value"] == "VALUE_HIDDEN"
 
 
 def test_key_permission_denied(cluster, conn, run_module):
     cluster.denied_paths.add("/v3/kv/range")
-    res = run_module(etcd_key, dict(conn, key="/x", state="get"))
+    res = run_module(etcd_key_info, dict(conn, key="/x"))
     assert res.failed and res["error_kind"] == "auth" and "permission denied" in res["msg"]
+
+
+def test_key_info_keys_only_and_missing(cluster, conn, run_module):
+    run_module(etcd_key, dict(conn, key="/k/1", value="v"))
+    res = run_module(etcd_key_info, dict(conn, key="/k/", prefix=True, keys_only=True))
+    assert res["kvs"][0]["key"] == "/k/1" and "value" not in res["kvs"][0] and res["value"] is None
+    res = run_module(etcd_key_info, dict(conn, key="/missing"))
+    assert res["exists"] is False and res["count"] == 0 and res["changed"] is False
+
+
+def test_key_rejects_prefix_with_present(cluster, conn, run_module):
+    res = run_module(etcd_key, dict(conn, key="/p/", prefix=True, value="x"))
+    assert res.failed and "prefix=true" in res["msg"]
