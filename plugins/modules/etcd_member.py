@@ -19,6 +19,9 @@ description:
     voting member once it has caught up with the leader.
   - With O(state=absent), a member is removed, unless that would leave fewer healthy voting members than a
     majority. When the member is the leader, leadership is moved to a healthy voter first.
+  - Health for the quorum guard is a C(/v3/maintenance/status) request to each member's advertised client URLs
+    (with the same certificates) that answers and sees a leader; members whose client URLs cannot be reached from
+    the host running the module count as unhealthy, so the guard errs on the safe side.
   - Members are matched exactly, by name or by one of their peer URLs (compared after normalizing scheme, host
     case and port) as reported by etcd. A member that was added but has not started yet has no name and is
     found by its peer URLs.

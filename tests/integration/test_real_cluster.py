@@ -1,12 +1,14 @@
 """The modules against a REAL etcd cluster (3 members + 1 joining), with client/peer certificate auth.
 
 Run: .lab/venv/bin/pytest tests/integration -m integration
+ETCD_VERSION=3.5.16 selects another release of the lab mirror (default 3.5.30); ETCD_TARBALL=path a tarball.
 Skipped when the etcd release tarball of the lab mirror is absent.  The tests run in file order and share
 one cluster.
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -17,6 +19,7 @@ from ansible_collections.quorum.etcd.plugins.modules import (
 )
 
 pytestmark = pytest.mark.integration
+ETCD_VERSION = os.environ.get("ETCD_VERSION", "3.5.30")
 
 
 def info(run_module, cluster, **kw):
@@ -36,7 +39,7 @@ def test_member_info(etcd_cluster, run_module):
     assert res["leader"]["name"] in ("it1", "it2", "it3")
     assert len(res["endpoints"]) == 3
     for ep in res["endpoints"]:
-        assert ep["ok"] and ep["healthy"] and ep["version"] == "3.5.30", ep
+        assert ep["ok"] and ep["healthy"] and ep["version"] == ETCD_VERSION, ep
         assert ep["db_size"] > 0 and ep["raft_term"] >= 2 and ep["raft_index"] > 0
         assert ep["leader_id"] == res["leader"]["id"]
     assert sum(ep["is_leader"] for ep in res["endpoints"]) == 1
