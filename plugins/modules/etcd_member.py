@@ -49,8 +49,8 @@ options:
   peer_urls:
     description:
       - Peer URLs of the member (etcd C(--initial-advertise-peer-urls)).
-      - Required with O(state=present). When a member with this O(name) exists with other peer URLs, its
-        peer URLs are updated.
+      - Required with O(state=present). When a member with this O(name) exists with other peer URLs, the module
+        fails, unless O(update_peer_urls=true).
     type: list
     elements: str
   state:
@@ -74,6 +74,14 @@ options:
         C(--initial-cluster-state existing), and a later run with V(true) promotes it.
     type: bool
     default: true
+  update_peer_urls:
+    description:
+      - With O(state=present), change the peer URLs of an existing member named O(name) to O(peer_urls) when they
+        differ (etcd C(member update)). The member's etcd must then be restarted with matching
+        C(--initial-advertise-peer-urls) and certificates valid for the new URLs.
+      - With V(false), differing peer URLs are an error.
+    type: bool
+    default: false
   catch_up_timeout:
     description:
       - Seconds to keep retrying the promotion while etcd answers that the learner is not in sync with the
@@ -292,6 +300,9 @@ class MemberModule(object):
                 member = parse_member(response.get('member') or {})
                 members = parse_members(response) or members + [member]
         elif not same_urls(member['peer_urls'], peer_urls):
+            if not self.params['update_peer_urls']:
+                self.fail('member %s has peer URLs %s, not %s; set update_peer_urls=true to change them' % (
+                    describe(member), ','.join(member['peer_urls']), ','.join(peer_urls)), member=member)
             self.result['actions'].append('update peer URLs of %s from %s to %s' % (
                 describe(member), ','.join(member['peer_urls']), ','.join(peer_urls)))
             self.result['changed'] = True
@@ -428,6 +439,7 @@ def main():
         state=dict(type='str', default='present', choices=['present', 'absent']),
         learner=dict(type='bool', default=True),
         promote=dict(type='bool', default=True),
+        update_peer_urls=dict(type='bool', default=False),
         catch_up_timeout=dict(type='float', default=60.0),
     )
     module = AnsibleModule(

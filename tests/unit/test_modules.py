@@ -91,7 +91,11 @@ def test_name_and_url_of_different_members_fail(cluster, conn, run_module):
 
 
 def test_peer_url_update(cluster, conn, run_module):
-    res = run_module(etcd_member, dict(conn, name="m2", peer_urls=["https://127.0.0.1:42999"]), diff=True)
+    res = run_module(etcd_member, dict(conn, name="m2", peer_urls=["https://127.0.0.1:42999"]))
+    assert res.failed and "update_peer_urls=true" in res["msg"]
+    assert not cluster.paths_used("/v3/cluster/member/update")
+    res = run_module(etcd_member, dict(conn, name="m2", peer_urls=["https://127.0.0.1:42999"], update_peer_urls=True),
+                     diff=True)
     assert res["changed"] and cluster.members[cluster.order[1]]["peerURLs"] == ["https://127.0.0.1:42999"]
 
 
