@@ -15,7 +15,7 @@ for suite in $SUITES; do
   rm -rf "$rootfs"
   echo ">> debootstrap $suite (about a minute)"
   debootstrap --variant=minbase \
-    --include=systemd,systemd-sysv,python3,iproute2,dbus,ca-certificates,procps \
+    --include=systemd,systemd-sysv,python3,iproute2,dbus,ca-certificates,procps,openssh-server,less \
     "$suite" "$rootfs" http://deb.debian.org/debian >"$LAB_DIR/debootstrap-$suite.log" 2>&1 \
     || { tail -20 "$LAB_DIR/debootstrap-$suite.log"; exit 1; }
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
@@ -23,6 +23,14 @@ for suite in $SUITES; do
   for u in systemd-networkd-wait-online.service systemd-timesyncd.service getty@tty1.service; do
     ln -sf /dev/null "$rootfs/etc/systemd/system/$u"
   done
+  # sshd: the lab is reached over SSH (pipelining, ControlPersist), as production hosts are. Host keys are made
+  # at first boot so every container has its own.
+  rm -f "$rootfs"/etc/ssh/ssh_host_*
+  mkdir -p "$rootfs/etc/systemd/system/ssh.service.d" "$rootfs/root/.ssh"
+  printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' \
+    >"$rootfs/etc/systemd/system/ssh.service.d/keygen.conf"
+  printf 'PermitRootLogin prohibit-password\nPasswordAuthentication no\nUseDNS no\n' >"$rootfs/etc/ssh/sshd_config.d/lab.conf"
+  chmod 0700 "$rootfs/root/.ssh"
   tar -C "$rootfs" -c . | podman import --change 'CMD=["/sbin/init"]' - "$image" >/dev/null
   rm -rf "$rootfs"
   echo ">> built $image"
