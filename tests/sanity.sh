@@ -10,8 +10,8 @@
 # Tests skipped (and why):
 #   - none by default; extra ansible-test arguments can be passed, e.g. tests/sanity.sh --test pylint
 #
-# Targets: the member-management plugins (modules, module_utils, doc_fragments); set
-# SANITY_TARGETS="plugins/" to include every plugin.
+# Targets: the whole collection; set SANITY_TARGETS to narrow it (e.g. "plugins/modules/").
+
 # Usage: tests/sanity.sh [extra ansible-test sanity args]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,4 +48,4 @@ cd "$dest"
 export PATH=$venv/bin:$PATH
 ansible-test sanity --venv --python "$python_version" --color no \
   "$@" \
-  ${SANITY_TARGETS:-plugins/modules/ plugins/module_utils/ plugins/doc_fragments/}
+  ${SANITY_TARGETS:-}

@@ -96,7 +96,7 @@ def _sans_of(cert):
 
 
 def _normalize_san(san):
-    kind, _, value = san.partition(":")
+    kind, dummy, value = san.partition(":")
     if kind.upper() == "IP":
         return "IP:%s" % ipaddress.ip_address(value)
     return "DNS:%s" % value

@@ -32,7 +32,7 @@ options:
     type: str
     required: true
   feature_gates:
-    description: Feature gates by 3.6 gate name, for example C({InitialCorruptCheck: true}).
+    description: Feature gates by their 3.6 names, for example C(InitialCorruptCheck) set to V(true).
     type: dict
     default: {}
 """

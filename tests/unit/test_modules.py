@@ -22,8 +22,8 @@ def test_present_existing_member_is_unchanged(cluster, conn, run_module):
     res = run_module(etcd_member, dict(conn, name="m2", peer_urls=list(m1["peerURLs"])), diff=True)
     assert not res.failed and res["changed"] is False and res["actions"] == []
     assert res["member"]["id"] == str(cluster.order[1])
-    assert res["initial_cluster"] == ",".join("%s=%s" % (m["name"], m["peerURLs"][0])
-                                               for m in (cluster.members[i] for i in cluster.order))
+    expected = ",".join("%s=%s" % (m["name"], m["peerURLs"][0]) for m in (cluster.members[i] for i in cluster.order))
+    assert res["initial_cluster"] == expected
     assert res["diff"]["before"] == res["diff"]["after"]
     assert not cluster.paths_used("/v3/cluster/member/add")
 

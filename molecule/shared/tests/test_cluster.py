@@ -1,0 +1,166 @@
+"""Verify a deployed cluster: mTLS only, data replicated, hardened files, and survival of a full restart.
+
+Runs as molecule's testinfra verifier. Hosts are the scenario's `etcd` group; commands inside them go through
+podman (fast), cluster traffic goes from the controller to the members' addresses with etcdctl.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import ssl
+import subprocess
+import time
+
+import pytest
+import testinfra
+import yaml
+
+REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.getcwd())
+PKI = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "pki")
+ETCDCTL = os.path.join(REPO, ".lab", "bin", "etcdctl")
+PODMAN_ENV = dict(os.environ, CONTAINERS_CONF=os.path.join(REPO, "lab", "containers.conf"))
+
+
+def _members():
+    with open(os.environ["MOLECULE_INVENTORY_FILE"]) as f:
+        inv = yaml.safe_load(f)
+    hosts = []
+
+    def walk(group):
+        for name, sub in (group or {}).get("children", {}).items():
+            if name == "etcd":
+                hosts.extend(sorted((sub or {}).get("hosts", {})))
+            walk(sub)
+
+    walk(inv.get("all", inv))
+    if not hosts:
+        hosts = sorted(inv.get("etcd", {}).get("hosts", {}))
+    return hosts
+
+
+MEMBERS = _members()
+
+
+def _ip(name):
+    out = subprocess.run(
+        ["podman", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name],
+        check=True, capture_output=True, text=True, env=PODMAN_ENV,
+    )
+    return out.stdout.strip()
+
+
+IPS = {m: _ip(m) for m in MEMBERS}
+
+
+def etcdctl(*args, endpoints=None, cert=True, check=True):
+    cmd = [ETCDCTL, "--endpoints", ",".join(endpoints or ["https://%s:2379" % ip for ip in IPS.values()]),
+           "--cacert", os.path.join(PKI, "ca.crt"), "--dial-timeout", "3s", "--command-timeout", "5s"]
+    if cert:
+        cmd += ["--cert", os.path.join(PKI, "clients", "admin.crt"), "--key", os.path.join(PKI, "clients", "admin.key")]
+    proc = subprocess.run(cmd + list(args), capture_output=True, text=True)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def host(name):
+    return testinfra.get_host("podman://" + name)
+
+
+def test_cluster_healthy_over_mtls():
+    out = etcdctl("endpoint", "health", "-w", "json")
+    health = json.loads(out.stdout)
+    assert len(health) == len(MEMBERS) and all(h["health"] for h in health)
+    members = json.loads(etcdctl("member", "list", "-w", "json").stdout)["members"]
+    assert sorted(m["name"] for m in members) == sorted(MEMBERS)
+    assert not any(m.get("isLearner") for m in members)
+
+
+def test_client_without_certificate_is_refused():
+    proc = etcdctl("get", "anything", cert=False, check=False)
+    assert proc.returncode != 0
+    # and at the TLS level: a handshake without a client certificate gets no HTTP answer
+    ctx = ssl.create_default_context(cafile=os.path.join(PKI, "ca.crt"))
+    ctx.check_hostname = False
+    conn = http.client.HTTPSConnection(IPS[MEMBERS[0]], 2379, context=ctx, timeout=5)
+    with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
+        conn.request("GET", "/version")
+        conn.getresponse()
+
+
+@pytest.mark.parametrize("port", [2379, 2380])
+def test_plain_http_is_refused(port):
+    conn = http.client.HTTPConnection(IPS[MEMBERS[0]], port, timeout=5)
+    try:
+        conn.request("GET", "/version")
+        status = conn.getresponse().status
+    except (ConnectionError, socket.timeout, http.client.HTTPException, OSError):
+        return
+    assert status == 400, "plain HTTP got %s on %s" % (status, port)
+
+
+def test_write_through_one_member_read_through_another():
+    first, second = ["https://%s:2379" % IPS[m] for m in MEMBERS[:2]]
+    etcdctl("put", "/molecule/replicated", "value-1", endpoints=[first])
+    out = etcdctl("get", "/molecule/replicated", "--print-value-only", endpoints=[second])
+    assert out.stdout.strip() == "value-1"
+
+
+@pytest.mark.parametrize("name", MEMBERS)
+def test_etcd_runs_as_etcd_with_hardened_files(name):
+    h = host(name)
+    svc = h.service("etcd")
+    assert svc.is_running and svc.is_enabled
+    users = h.check_output("ps -o user= -C etcd").split()
+    assert users and set(users) == {"etcd"}
+    expect = {
+        "/etc/etcd/pki/ca.crt": ("etcd", 0o644),
+        "/etc/etcd/pki/server.crt": ("etcd", 0o644),
+        "/etc/etcd/pki/server.key": ("etcd", 0o600),
+        "/etc/etcd/pki/peer.key": ("etcd", 0o600),
+        "/etc/etcd/pki/healthcheck-client.key": ("etcd", 0o600),
+        "/var/lib/etcd": ("etcd", 0o700),
+        "/etc/etcd/etcd.conf.yml": ("root", 0o640),
+        "/etc/etcd/etcdctl.env": ("root", 0o600),
+    }
+    for path, (owner, mode) in expect.items():
+        f = h.file(path)
+        assert f.exists, path
+        assert f.user == owner, path
+        assert f.mode == mode, "%s has mode %o" % (path, f.mode)
+    unit = h.file("/etc/systemd/system/etcd.service").content_string
+    for line in ("Type=notify", "NoNewPrivileges=yes", "ProtectSystem=strict", "CapabilityBoundingSet=\n"):
+        assert line in unit
+
+
+@pytest.mark.parametrize("name", MEMBERS)
+def test_no_ca_key_on_members(name):
+    h = host(name)
+    with open(os.path.join(PKI, "ca.key")) as f:
+        ca_key_line = [ln for ln in f.read().splitlines() if ln and not ln.startswith("-----")][0]
+    assert h.run("find / -xdev -name 'ca.key' -print -quit").stdout.strip() == ""
+    found = h.run("grep -rlF -- %s /etc /root /var /tmp /opt /usr/local 2>/dev/null" % ca_key_line[:40])
+    assert found.stdout.strip() == ""
+
+
+def test_root_etcdctl_on_a_member():
+    out = host(MEMBERS[0]).check_output("bash -lc 'etcdctl member list -w json'")
+    assert len(json.loads(out)["members"]) == len(MEMBERS)
+
+
+def test_cluster_survives_restart_of_all_hosts():
+    etcdctl("put", "/molecule/survivor", "still-here")
+    subprocess.run(["podman", "restart", "-t", "10"] + MEMBERS, check=True, capture_output=True, env=PODMAN_ENV)
+    deadline = time.monotonic() + 120
+    while True:
+        proc = etcdctl("endpoint", "health", check=False)
+        if proc.returncode == 0:
+            break
+        assert time.monotonic() < deadline, "cluster not healthy 120 s after restarting all hosts: " + proc.stderr
+        time.sleep(2)
+    out = etcdctl("get", "/molecule/survivor", "--print-value-only")
+    assert out.stdout.strip() == "still-here"
+    assert etcdctl("get", "/molecule/replicated", "--print-value-only").stdout.strip() == "value-1"
