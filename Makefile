@@ -5,7 +5,7 @@ export PATH := $(VENV)/bin:$(CURDIR)/.lab/bin:$(PATH)
 export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.lab/collections
-MOLECULE_SCENARIOS ?= default debian13
+MOLECULE_SCENARIOS ?= default debian13 membership
 
 .PHONY: lab lab-destroy deps images mirror collection test lint sanity unit molecule benchmark clean
 
@@ -43,7 +43,7 @@ sanity: deps
 	bash tests/sanity.sh
 
 unit: deps collection mirror
-	pytest -q tests/unit tests/integration
+	pytest -q tests/unit tests/integration tests/playbooks
 
 molecule: deps images mirror collection
 	set -e; for s in $(MOLECULE_SCENARIOS); do molecule test -s $$s; done
