@@ -33,7 +33,10 @@ ENV = dict(
 
 
 def playbook(name, *extra, check=True):
+    """Run a playbook of the collection; the cluster is the group etcd_initial unless extra vars say otherwise."""
     cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(REPO, "playbooks", name)]
+    if not any(e.startswith("etcd_cluster_group=") for e in extra):
+        extra = extra + ("etcd_cluster_group=etcd_initial",)
     for e in extra:
         cmd += ["-e", e]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=ENV, cwd=REPO)
