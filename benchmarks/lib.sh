@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the benchmark scripts: a throw-away lab of their own (names bench-N on quorum-etcd-bench), an
 # inventory for it, timing and medians. Sourced, not run.
 set -euo pipefail

@@ -40,7 +40,8 @@ for v in $VERSIONS; do
   rm -rf "$x" "$stage"
 done
 # A controller-side etcdctl (newest version in the mirror).
-newest=$(printf '%s\n' $VERSIONS | sort -V | tail -1)
+read -ra versions <<<"$VERSIONS"
+newest=$(printf '%s\n' "${versions[@]}" | sort -V | tail -1)
 if [ ! -x "$LAB_DIR/bin/etcdctl" ] || ! "$LAB_DIR/bin/etcdctl" version 2>/dev/null | grep -q "$newest"; then
   tar -xzf "$MIRROR/v$newest/etcd-v$newest-linux-amd64.tar.gz" -C "$LAB_DIR/bin" --strip-components=1 \
     "etcd-v$newest-linux-amd64/etcdctl" "etcd-v$newest-linux-amd64/etcdutl"

@@ -4,6 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/lab/containers.conf}
 LAB_NET=${LAB_NET:-quorum-etcd-lab}
-ids=$(podman ps -aq --filter "label=quorum-etcd-lab=$LAB_NET")
-[ -z "$ids" ] || podman rm -f -t 0 $ids >/dev/null
+podman ps -aq --filter "label=quorum-etcd-lab=$LAB_NET" | xargs -r podman rm -f -t 0 >/dev/null
 if podman network exists "$LAB_NET"; then podman network rm -f "$LAB_NET" >/dev/null; fi

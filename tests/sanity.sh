@@ -21,7 +21,10 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/quorum-etcd-sanity.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 dest=$work/ansible_collections/quorum/etcd
 mkdir -p "$dest"
-(cd "$repo" && git ls-files -z | xargs -0 -I{} cp --parents -P {} "$dest"/ 2>/dev/null || true)
+# (files deleted from the work tree but still tracked are skipped)
+(cd "$repo" && git ls-files -z | while IFS= read -r -d '' f; do
+  if [ -e "$f" ] || [ -L "$f" ]; then cp --parents -P "$f" "$dest"/; fi
+done)
 
 # ansible-test bootstraps pip in each venv with a get-pip script from ci-files.testing.ansible.com, which
 # is not reachable here.  It looks for that script in its cache first (the download error says so), so
@@ -44,8 +47,9 @@ subprocess.check_call([sys.executable, '-m', 'pip', 'install'] + args)
 PY
 fi
 
+read -ra targets <<<"${SANITY_TARGETS:-}"
 cd "$dest"
 export PATH=$venv/bin:$PATH
 ansible-test sanity --venv --python "$python_version" --color no \
   "$@" \
-  ${SANITY_TARGETS:-}
+  "${targets[@]}"

@@ -128,8 +128,7 @@ def test_role_template_renders_for_each_series(tmp_path, version, series):
     proc = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",
          "-e", json.dumps(extra), str(playbook)],
-        env=env, cwd=REPO, capture_output=True, text=True,
-    )
+        env=env, cwd=REPO, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     cfg = yaml.safe_load(out.read_text())
     assert cfg["name"] == "m1"
