@@ -1,0 +1,303 @@
+"""Backups through the systemd unit, then a full disaster recovery with the dr_restore playbook.
+
+Runs as molecule's testinfra verifier, in file order (later tests use what earlier ones made). Commands in the
+members go through podman; cluster traffic goes from the controller to the members with etcdctl; playbooks run
+with ansible-playbook against the scenario's inventory.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+import yaml
+
+REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.getcwd())
+EPHEMERAL = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "")
+PKI = os.path.join(EPHEMERAL, "pki")
+ETCDCTL = os.path.join(REPO, ".lab", "bin", "etcdctl")
+PODMAN_ENV = dict(os.environ, CONTAINERS_CONF=os.path.join(REPO, "lab", "containers.conf"))
+INVENTORY = os.path.dirname(os.environ.get("MOLECULE_INVENTORY_FILE", ""))
+CLUSTER = "molecule-br"
+BACKUP_DIR = "/var/backups/etcd"
+N_KEYS = 10000
+STATE: dict = {}
+
+
+def _members():
+    with open(os.environ["MOLECULE_INVENTORY_FILE"]) as f:
+        inv = yaml.safe_load(f)
+    return sorted((inv.get("etcd") or {}).get("hosts", {}))
+
+
+MEMBERS = _members()
+
+
+def _ip(name):
+    out = subprocess.run(["podman", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name],
+                         check=True, capture_output=True, text=True, env=PODMAN_ENV)
+    return out.stdout.strip()
+
+
+IPS = {m: _ip(m) for m in MEMBERS}
+
+
+def sh(member, script, check=True):
+    proc = subprocess.run(["podman", "exec", member, "bash", "-c", script], capture_output=True, text=True,
+                          env=PODMAN_ENV)
+    if check:
+        assert proc.returncode == 0, "%s: %s\n%s%s" % (member, script, proc.stdout, proc.stderr)
+    return proc
+
+
+def etcdctl(*args, check=True, stdin=None, timeout="10s"):
+    cmd = [ETCDCTL, "--endpoints", ",".join("https://%s:2379" % ip for ip in IPS.values()),
+           "--cacert", os.path.join(PKI, "ca.crt"), "--cert", os.path.join(PKI, "clients", "admin.crt"),
+           "--key", os.path.join(PKI, "clients", "admin.key"), "--dial-timeout", "3s", "--command-timeout", timeout]
+    proc = subprocess.run(cmd + list(args), capture_output=True, text=True, input=stdin)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def playbook(name, *extra):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"),
+               ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    cfg = os.path.join(EPHEMERAL, "ansible.cfg")
+    env["ANSIBLE_CONFIG"] = cfg if os.path.exists(cfg) else os.path.join(REPO, "ansible.cfg")
+    proc = subprocess.run(["ansible-playbook", "-i", INVENTORY, os.path.join(REPO, "playbooks", name)] + list(extra),
+                          capture_output=True, text=True, env=env, cwd=REPO)
+    # Messages are wrapped by the YAML callback and failures go to stderr: search one whitespace-normalized text.
+    proc.out = " ".join((proc.stdout + " " + proc.stderr).split())
+    return proc
+
+
+def recap(proc):
+    return {m.group(1): {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
+            for m in re.finditer(r"^(\S+)\s+:\s+(ok=.*)$", proc.stdout, re.M)}
+
+
+def key(i):
+    return "/br/key-%05d" % i
+
+
+def value(i):
+    return "value-%05d-%s" % (i, hashlib.sha1(str(i).encode()).hexdigest()[:24])
+
+
+def etcd_started_at(member):
+    return sh(member, "systemctl show etcd -p ActiveEnterTimestamp --value").stdout.strip()
+
+
+def all_keys():
+    out = json.loads(etcdctl("get", "/br/", "--prefix", "-w", "json", timeout="60s").stdout)
+    import base64
+    return {base64.b64decode(kv["key"]).decode(): base64.b64decode(kv["value"]).decode() for kv in out.get("kvs", [])}
+
+
+def ts(delta):
+    return (datetime.datetime.now(datetime.timezone.utc) - delta).strftime("%Y%m%dT%H%M%SZ")
+
+
+def test_timer_is_installed_and_scheduled():
+    for m in MEMBERS:
+        assert sh(m, "systemctl is-enabled etcd-backup.timer").stdout.strip() == "enabled"
+        assert sh(m, "systemctl is-active etcd-backup.timer").stdout.strip() == "active"
+        timer = sh(m, "cat /etc/systemd/system/etcd-backup.timer").stdout
+        assert "OnCalendar=hourly" in timer and "RandomizedDelaySec=900" in timer and "Persistent=true" in timer
+        assert sh(m, "systemctl show etcd-backup.timer -p NextElapseUSecRealtime --value").stdout.strip()
+        assert sh(m, "stat -c '%U %a' /var/backups/etcd").stdout.split() == ["root", "700"]
+        assert sh(m, "stat -c '%U %a' /etc/etcd/pki/backup.key").stdout.split() == ["etcd", "600"]
+
+
+def test_backup_service_takes_a_verified_snapshot_and_applies_retention():
+    # 10,000 keys, 100 per transaction.
+    for start in range(0, N_KEYS, 100):
+        ops = "".join("put %s %s\n" % (key(i), value(i)) for i in range(start, min(start + 100, N_KEYS)))
+        etcdctl("txn", stdin="\n" + ops + "\n\n")
+    m = MEMBERS[0]
+    # Old snapshots placed beforehand: 40 and 400 days old (age limit 30 days), and 1, 2 and 3 days old
+    # (the count limit of 3 keeps the new snapshot and the two newest of these).
+    planted = {name: "etcd-%s-%s.db" % (m, ts(datetime.timedelta(days=d)))
+               for name, d in (("d1", 1), ("d2", 2), ("d3", 3), ("d40", 40), ("d400", 400))}
+    for f in planted.values():
+        sh(m, "cd %s && head -c 4096 /dev/urandom > %s && sha256sum %s > %s.sha256 && "
+              "echo '{\"time\": \"2000-01-01T00:00:00Z\", \"revision\": 1}' > %s.json" % (BACKUP_DIR, f, f, f, f))
+    before = set(sh(m, "ls %s" % BACKUP_DIR).stdout.split())
+
+    proc = sh(m, "systemctl start etcd-backup.service", check=False)
+    assert proc.returncode == 0, sh(m, "journalctl -u etcd-backup --no-pager -n 30").stdout
+    assert sh(m, "systemctl show etcd-backup.service -p Result --value").stdout.strip() == "success"
+
+    files = set(sh(m, "ls %s" % BACKUP_DIR).stdout.split())
+    new = sorted(f for f in files - before if f.endswith(".db"))
+    assert len(new) == 1, files
+    snap = new[0]
+    assert {snap + ".sha256", snap + ".json"} <= files
+    assert not [f for f in files if ".tmp" in f]
+    path = "%s/%s" % (BACKUP_DIR, snap)
+    assert sh(m, "cd %s && sha256sum -c %s.sha256" % (BACKUP_DIR, snap)).returncode == 0
+    assert sh(m, "stat -c '%%U %%a' %s" % path).stdout.split() == ["root", "600"]
+    manifest = json.loads(sh(m, "cat %s.json" % path).stdout)
+    status = json.loads(sh(m, "etcdutl snapshot status %s -w json" % path).stdout)
+    assert manifest["member"] == m and manifest["file"] == snap and manifest["cluster"] == CLUSTER
+    assert manifest["revision"] == status["revision"] >= N_KEYS // 100
+    assert manifest["hash"] == status["hash"] and manifest["total_keys"] == status["totalKey"]
+    assert manifest["keys"] == N_KEYS
+    assert manifest["size"] == int(sh(m, "stat -c %%s %s" % path).stdout)
+    assert manifest["sha256"] == sh(m, "sha256sum %s" % path).stdout.split()[0]
+    assert manifest["etcd_version"] == "3.5.30" and manifest["time"]
+
+    # Retention: by age and by count; the snapshot just taken is kept.
+    for gone in ("d3", "d40", "d400"):
+        assert not {planted[gone], planted[gone] + ".sha256", planted[gone] + ".json"} & files, gone
+    for kept in ("d1", "d2"):
+        assert planted[kept] in files, kept
+
+    # Metrics for node_exporter's textfile collector.
+    prom = sh(m, "cat /var/lib/prometheus/node-exporter/etcd_backup.prom").stdout
+    metrics = {l.split("{")[0]: float(l.split()[-1]) for l in prom.splitlines() if l and not l.startswith("#")}
+    assert metrics["etcd_backup_last_run_success"] == 1
+    assert metrics["etcd_backup_last_size_bytes"] == manifest["size"]
+    assert metrics["etcd_backup_last_keys"] == N_KEYS
+    assert metrics["etcd_backup_last_success_timestamp_seconds"] > 0
+    assert 0 < metrics["etcd_backup_last_duration_seconds"] < 120
+    assert metrics["etcd_backup_failures_total"] == 0
+    assert metrics["etcd_backup_snapshots"] == 3
+
+    # The off-host copy (a command in this scenario), its result in the journal.
+    assert set(sh(m, "ls /srv/etcd-offhost").stdout.split()) == {snap, snap + ".sha256", snap + ".json"}
+    journal = sh(m, "journalctl -u etcd-backup.service --no-pager -o cat").stdout
+    assert "off-host copy (command) of %s succeeded" % snap in journal
+    STATE.update(snapshot=path, manifest=manifest, member=m)
+
+
+def test_failed_run_exits_non_zero_and_is_counted():
+    m = MEMBERS[2]
+    sh(m, "systemctl stop etcd")
+    try:
+        proc = sh(m, "systemctl start etcd-backup.service", check=False)
+        assert proc.returncode != 0
+        assert sh(m, "systemctl show etcd-backup.service -p Result --value").stdout.strip() == "exit-code"
+        journal = sh(m, "journalctl -u etcd-backup.service -p err --no-pager -o cat").stdout
+        assert "etcd backup of member %s failed" % m in journal
+        prom = sh(m, "cat /var/lib/prometheus/node-exporter/etcd_backup.prom").stdout
+        assert 'etcd_backup_failures_total{member="%s"} 1' % m in prom
+        assert 'etcd_backup_last_run_success{member="%s"} 0' % m in prom
+        assert not [f for f in sh(m, "ls -A %s" % BACKUP_DIR).stdout.split() if ".tmp" in f]
+    finally:
+        sh(m, "systemctl start etcd")
+
+
+def test_dr_restore_requires_confirmation():
+    started = {m: etcd_started_at(m) for m in MEMBERS}
+    proc = playbook("dr_restore.yml")
+    assert proc.returncode != 0
+    assert "etcd_dr_confirm is not set" in proc.out and "-e etcd_dr_confirm=%s" % CLUSTER in proc.out, proc.out[-2000:]
+    proc = playbook("dr_restore.yml", "-e", "etcd_dr_confirm=wrong-cluster")
+    assert proc.returncode != 0 and "got etcd_dr_confirm=wrong-cluster" in proc.out
+    assert {m: etcd_started_at(m) for m in MEMBERS} == started
+
+
+@pytest.mark.parametrize("damage", ["truncated", "corrupted"])
+def test_dr_restore_refuses_a_bad_snapshot_in_preflight(damage, tmp_path):
+    src = STATE["snapshot"]
+    local = tmp_path / os.path.basename(src)
+    subprocess.run(["podman", "cp", "%s:%s" % (STATE["member"], src), str(local)], check=True, env=PODMAN_ENV)
+    subprocess.run(["podman", "cp", "%s:%s.sha256" % (STATE["member"], src), str(local) + ".sha256"], check=True,
+                   env=PODMAN_ENV)
+    data = local.read_bytes()
+    if damage == "truncated":
+        # Checksum file made for the truncated file: only etcd's own checks can catch it.
+        data = data[: len(data) // 2]
+        local.write_bytes(data)
+        (tmp_path / (local.name + ".sha256")).write_text("%s  %s\n" % (hashlib.sha256(data).hexdigest(), local.name))
+    else:
+        mid = len(data) // 2
+        local.write_bytes(data[:mid] + bytes(b ^ 0xFF for b in data[mid:mid + 64]) + data[mid + 64:])
+    started = {m: etcd_started_at(m) for m in MEMBERS}
+
+    proc = playbook("dr_restore.yml", "-e", "etcd_dr_confirm=%s" % CLUSTER, "-e", "etcd_dr_snapshot=%s" % local)
+    assert proc.returncode != 0, proc.stdout
+    if damage == "truncated":
+        assert "Preflight failed" in proc.out and "expected sha256" in proc.out, proc.out[-3000:]
+    else:
+        assert "CHECKSUM MISMATCH" in proc.out, proc.out[-3000:]
+    assert "Stop etcd on every member" not in proc.out
+
+    # The cluster was not touched and keeps serving writes.
+    assert {m: etcd_started_at(m) for m in MEMBERS} == started
+    etcdctl("put", "/br/after-%s" % damage, "written-after-a-refused-restore")
+    assert etcdctl("get", "/br/after-%s" % damage, "--print-value-only").stdout.strip() == "written-after-a-refused-restore"
+    for m in MEMBERS:
+        listing = sh(m, "ls -A /var/lib/etcd").stdout.split()
+        assert listing == ["member"], listing
+
+
+def test_dr_restore_check_mode_changes_nothing():
+    started = {m: etcd_started_at(m) for m in MEMBERS}
+    proc = playbook("dr_restore.yml", "--check", "-e", "etcd_dr_confirm=%s" % CLUSTER)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "Check mode: the snapshot %s:%s passed its checksum" % (STATE["member"], STATE["snapshot"]) in proc.out, proc.out[-3000:]
+    assert {m: etcd_started_at(m) for m in MEMBERS} == started
+
+
+def test_dr_restore_brings_back_a_destroyed_cluster():
+    for m in MEMBERS:
+        sh(m, "systemctl kill -s KILL etcd; rm -rf /var/lib/etcd/member")
+    assert etcdctl("endpoint", "health", check=False, timeout="3s").returncode != 0
+
+    proc = playbook("dr_restore.yml", "-e", "etcd_dr_confirm=%s" % CLUSTER)  # etcd_dr_snapshot=latest
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    out = proc.out
+    assert "restored from %s:%s" % (STATE["member"], STATE["snapshot"]) in out
+    took = re.search(r"took ([0-9.]+)s from the start of the playbook, etcd was down for ([0-9.]+)s", out)
+    assert took, out[-3000:]
+    print("dr_restore: %ss in all, etcd down for %ss" % took.groups())
+
+    health = json.loads(etcdctl("endpoint", "health", "-w", "json").stdout)
+    assert len(health) == len(MEMBERS) and all(h["health"] for h in health)
+    members = json.loads(etcdctl("member", "list", "-w", "json").stdout)["members"]
+    assert sorted(x["name"] for x in members) == MEMBERS
+    keys = all_keys()
+    assert len(keys) == N_KEYS and all(keys[key(i)] == value(i) for i in range(N_KEYS))
+    assert "/br/after-truncated" not in keys  # written after the snapshot: the restore went back to it
+    for m in MEMBERS:
+        assert sh(m, "stat -c '%U %G %a' /var/lib/etcd /var/lib/etcd/member").stdout.split() == ["etcd", "etcd", "700"] * 2
+        assert sh(m, "find /var/lib/etcd/member ! -user etcd | wc -l").stdout.strip() == "0"
+        assert not [d for d in sh(m, "ls -A /var/lib/etcd").stdout.split() if d.startswith("restore-")]
+    # Writes work again.
+    etcdctl("put", "/br/after-restore", "ok")
+
+
+def test_site_playbook_is_idempotent_after_the_restore():
+    started = {m: etcd_started_at(m) for m in MEMBERS}
+    proc = playbook("site.yml")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    counts = recap(proc)
+    assert counts and all(c["changed"] == 0 and c["failed"] == 0 for c in counts.values()), counts
+    assert {m: etcd_started_at(m) for m in MEMBERS} == started
+
+
+def test_backup_now_fetches_a_verified_snapshot():
+    dest = tempfile.mkdtemp(prefix="backup-now-", dir=EPHEMERAL or None)
+    try:
+        proc = playbook("backup_now.yml", "-e", "etcd_backup_now_dir=%s" % dest)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        dbs = [f for f in os.listdir(dest) if f.endswith(".db")]
+        assert len(dbs) == 1
+        snap = os.path.join(dest, dbs[0])
+        manifest = json.loads(open(snap + ".json").read())
+        with open(snap, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        assert open(snap + ".sha256").read().split()[0] == digest == manifest["sha256"]
+        assert manifest["keys"] == N_KEYS + 1  # the restored keys and /br/after-restore
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
