@@ -1,0 +1,350 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read-only host probe for the quorum.etcd preflight role: one module run gathers every figure the checks need."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: etcd_preflight_probe
+short_description: Measure what the quorum.etcd preflight checks compare (changes nothing)
+description:
+  - Reports time synchronisation, clock offset and round-trip time to the other members, CPUs, memory, the data
+    directory's device and free space, listeners on the etcd ports and, optionally, fdatasync latency measured with fio.
+  - Internal to the quorum.etcd.preflight role; the comparisons are made on the controller.
+options:
+  data_dir: {type: path, required: true, description: The etcd data directory.}
+  ports: {type: list, elements: int, default: [], description: TCP ports that must be free or held by etcd.}
+  peers:
+    type: list
+    elements: dict
+    default: []
+    description: Other members, each with C(name) and C(address).
+  rtt_port: {type: int, default: 22, description: TCP port connected to for the round-trip time.}
+  samples: {type: int, default: 5, description: Samples per peer.}
+  timeout: {type: float, default: 1.0, description: Seconds to wait for one sample.}
+  devices: {type: list, elements: path, default: [], description: Data devices to describe.}
+  fio: {type: bool, default: false, description: Measure fdatasync latency with fio.}
+  fio_size: {type: str, default: 22m, description: fio C(--size).}
+  fio_dir: {type: path, description: Directory fio writes in; defaults to the data directory or its nearest existing parent.}
+author: quorum.etcd maintainers
+"""
+
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+TIME_SERVICES = ["chrony", "chronyd", "systemd-timesyncd", "ntp", "ntpsec", "openntpd"]
+
+
+def run(cmd, timeout=30):
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, check=False)
+        return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return 127, "", str(e)
+
+
+def container():
+    for path in ("/run/systemd/container", "/run/container_type"):
+        try:
+            with open(path) as f:
+                return f.read().strip() or "container"
+        except OSError:
+            pass
+    if os.path.exists("/run/.containerenv"):
+        return "podman"
+    if os.path.exists("/.dockerenv"):
+        return "docker"
+    return ""
+
+
+def time_sync():
+    rc, out, _ = run(["systemctl", "is-active"] + TIME_SERVICES)
+    states = out.split()
+    active = [s for s, st in zip(TIME_SERVICES, states) if st == "active"]
+    rc, out, _ = run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"])
+    synced = {"yes": True, "no": False}.get(out.strip()) if rc == 0 else None
+    offset_ms = None
+    if any(s.startswith("chrony") for s in active):
+        rc, out, _ = run(["chronyc", "-c", "tracking"])
+        fields = out.strip().split(",")
+        if rc == 0 and len(fields) > 4:
+            try:
+                offset_ms = abs(float(fields[4])) * 1000.0
+            except ValueError:
+                pass
+    return {"services": active, "synchronized": synced, "offset_ms": offset_ms}
+
+
+def _ms_since_midnight():
+    return int((time.time() % 86400) * 1000)
+
+
+def _checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    s = (s >> 16) + (s & 0xFFFF)
+    s += s >> 16
+    return ~s & 0xFFFF
+
+
+def _wrap(ms):
+    # differences of milliseconds-since-midnight values, brought into (-12h, 12h]
+    ms %= 86400000
+    return ms - 86400000 if ms > 43200000 else ms
+
+
+def icmp_offset(addr, samples, timeout):
+    """Clock offset to a peer with ICMP timestamp requests (RFC 792), as NTP computes it; best of the samples."""
+    try:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    except OSError as e:
+        return None, "no raw ICMP socket (%s)" % e.strerror
+    ident = os.getpid() & 0xFFFF
+    best = None
+    try:
+        sock.settimeout(timeout)
+        for seq in range(1, samples + 1):
+            t1 = _ms_since_midnight()
+            hdr = struct.pack("!BBHHHIII", 13, 0, 0, ident, seq, t1, 0, 0)
+            sock.sendto(struct.pack("!BBHHHIII", 13, 0, _checksum(hdr), ident, seq, t1, 0, 0), (addr, 0))
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                try:
+                    data, src = sock.recvfrom(512)
+                except socket.timeout:
+                    break
+                ihl = (data[0] & 0x0F) * 4
+                if len(data) < ihl + 20 or src[0] != addr:
+                    continue
+                typ, _c, _s, rid, rseq, _o, t2, t3 = struct.unpack("!BBHHHIII", data[ihl:ihl + 20])
+                if typ != 14 or rid != ident or rseq != seq:
+                    continue
+                t4 = _ms_since_midnight()
+                rtt = _wrap(t4 - t1) - _wrap(t3 - t2)
+                off = (_wrap(t2 - t1) + _wrap(t3 - t4)) / 2.0
+                if best is None or rtt < best[0]:
+                    best = (rtt, off)
+                break
+    except OSError as e:
+        return None, "ICMP timestamp failed (%s)" % e.strerror
+    finally:
+        sock.close()
+    if best is None:
+        return None, "no ICMP timestamp reply"
+    return abs(best[1]), "icmp-timestamp"
+
+
+def tcp_rtt(addr, port, samples, timeout):
+    """Round trip of a TCP handshake: connect() returns after SYN, SYN-ACK (or RST: a refused port counts too)."""
+    times, error = [], None
+    try:
+        infos = socket.getaddrinfo(addr, port, 0, socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        return {"error": "cannot resolve %s: %s" % (addr, e)}
+    family, _t, _p, _n, sockaddr = infos[0]
+    for _ in range(samples):
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        start = time.monotonic()
+        try:
+            s.connect(sockaddr)
+            times.append((time.monotonic() - start) * 1000.0)
+        except ConnectionRefusedError:
+            times.append((time.monotonic() - start) * 1000.0)
+        except OSError as e:
+            error = "no answer from %s port %d within %.1f s (%s)" % (addr, port, timeout, e.__class__.__name__)
+        finally:
+            s.close()
+    if not times:
+        return {"error": error, "address": sockaddr[0]}
+    times.sort()
+    return {"median_ms": round(times[len(times) // 2], 3), "max_ms": round(times[-1], 3), "samples": len(times),
+            "address": sockaddr[0]}
+
+
+def existing_parent(path):
+    while path and not os.path.exists(path):
+        path = os.path.dirname(path)
+    return path or "/"
+
+
+def block_info(devno):
+    """Kernel name and rotational flag of a block device number (partitions and md arrays resolved to disks)."""
+    major, minor = os.major(devno), os.minor(devno)
+    sysdir = "/sys/dev/block/%d:%d" % (major, minor)
+    if not os.path.exists(sysdir):
+        return None, None
+    real = os.path.realpath(sysdir)
+    name = os.path.basename(real)
+    queue = os.path.join(real, "queue")
+    if not os.path.exists(queue):  # a partition: the queue belongs to the disk
+        queue = os.path.join(os.path.dirname(real), "queue")
+    slaves = os.path.join(real, "slaves")
+    if os.path.isdir(slaves) and os.listdir(slaves):  # md/dm: rotational if any member is
+        rots = []
+        for s in os.listdir(slaves):
+            st = os.stat("/dev/" + s) if os.path.exists("/dev/" + s) else None
+            rots.append(block_info(st.st_rdev)[1] if st else None)
+        return name, (None if None in rots else any(rots))
+    try:
+        with open(os.path.join(queue, "rotational")) as f:
+            return name, f.read().strip() == "1"
+    except OSError:
+        return name, None
+
+
+def describe_device(path):
+    if not os.path.exists(path):
+        return {"exists": False}
+    st = os.stat(path)
+    name, rot = block_info(st.st_rdev)
+    size = None
+    if name:
+        try:
+            with open("/sys/class/block/%s/size" % name) as f:
+                size = int(f.read()) * 512
+        except OSError:
+            pass
+    return {"exists": True, "name": name, "rotational": rot, "size_bytes": size}
+
+
+def data_dir_info(data_dir):
+    path = existing_parent(data_dir)
+    st = os.stat(path)
+    vfs = os.statvfs(path)
+    name, rot = block_info(st.st_dev)
+    return {
+        "path": path,
+        "device": name,
+        "rotational": rot,
+        "free_bytes": vfs.f_bavail * vfs.f_frsize,
+        "has_etcd_data": os.path.isdir(os.path.join(data_dir, "member")),
+    }
+
+
+def listeners(ports):
+    wanted = set(ports)
+    found = {}
+    for proto in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(proto) as f:
+                lines = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if len(cols) < 10 or cols[3] != "0A":
+                continue
+            port = int(cols[1].rsplit(":", 1)[1], 16)
+            if port in wanted:
+                found.setdefault(port, set()).add(cols[9])
+    result = {}
+    if not found:
+        return {str(p): {"listening": False, "processes": []} for p in ports}
+    inodes = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir("/proc/%s/fd" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink("/proc/%s/fd/%s" % (pid, fd))
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.setdefault(link[8:-1], set()).add(pid)
+    for p in ports:
+        procs = set()
+        for inode in found.get(p, ()):
+            for pid in inodes.get(inode, ()):
+                try:
+                    with open("/proc/%s/comm" % pid) as f:
+                        procs.add(f.read().strip())
+                except OSError:
+                    pass
+        result[str(p)] = {"listening": p in found, "processes": sorted(procs)}
+    return result
+
+
+def fio_latency(directory, size):
+    """fdatasync latency as the etcd docs measure it: sequential 2300-byte writes, fdatasync after each."""
+    if not shutil.which("fio"):
+        return {"error": "fio is not installed"}
+    work = tempfile.mkdtemp(prefix=".etcd-preflight-fio-", dir=directory)
+    try:
+        rc, out, err = run(["fio", "--rw=write", "--ioengine=sync", "--fdatasync=1", "--directory=" + work,
+                            "--size=" + size, "--bs=2300", "--name=etcd-preflight", "--output-format=json"], timeout=900)
+        if rc != 0:
+            return {"error": "fio failed: %s" % (err.strip() or out.strip())[-500:]}
+        data = json.loads(out[out.index("{"):])
+        job = data["jobs"][0]
+        lat = job.get("sync", {}).get("lat_ns", {})
+        pct = lat.get("percentile", {})
+        p99 = pct.get("99.000000")
+        if p99 is None:
+            return {"error": "fio reported no fdatasync percentiles"}
+        return {"path": directory, "size": size, "p99_ms": round(p99 / 1e6, 3),
+                "mean_ms": round(lat.get("mean", 0) / 1e6, 3), "syncs": lat.get("N")}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            data_dir=dict(type="path", required=True),
+            ports=dict(type="list", elements="int", default=[]),
+            peers=dict(type="list", elements="dict", default=[]),
+            rtt_port=dict(type="int", default=22),
+            samples=dict(type="int", default=5),
+            timeout=dict(type="float", default=1.0),
+            devices=dict(type="list", elements="path", default=[]),
+            fio=dict(type="bool", default=False),
+            fio_size=dict(type="str", default="22m"),
+            fio_dir=dict(type="path"),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    with open("/proc/meminfo") as f:
+        mem = dict((ln.split(":")[0], ln.split()[1]) for ln in f if ":" in ln)
+    result = {
+        "container": container(),
+        "cpus": len(os.sched_getaffinity(0)),
+        "memory_bytes": int(mem.get("MemTotal", 0)) * 1024,
+        "time": time_sync(),
+        "data": data_dir_info(p["data_dir"]),
+        "devices": dict((d, describe_device(d)) for d in p["devices"]),
+        "ports": listeners(p["ports"]),
+        "tools": dict((t, bool(shutil.which(t))) for t in ("nft", "fio", "mdadm", "mkfs.xfs", "mkfs.ext4")),
+        "peers": {},
+    }
+    for peer in p["peers"]:
+        rtt = tcp_rtt(peer["address"], p["rtt_port"], p["samples"], p["timeout"])
+        off, method = (None, "peer address unresolved")
+        if "address" in rtt and ":" not in rtt["address"]:
+            off, method = icmp_offset(rtt["address"], 3, p["timeout"])
+        elif "address" in rtt:
+            method = "IPv6: no ICMP timestamp"
+        rtt.update({"clock_offset_ms": off, "clock_method": method})
+        result["peers"][peer["name"]] = rtt
+    if p["fio"]:
+        result["fio"] = fio_latency(p["fio_dir"] or existing_parent(p["data_dir"]), p["fio_size"])
+    module.exit_json(changed=False, probe=result)
+
+
+if __name__ == "__main__":
+    main()
