@@ -1,31 +1,21 @@
-#!/usr/bin/python
+#!/usr/bin/python3
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Read-only description of the etcd data devices, the array over them and the data directory mount."""
+"""Read-only description of the etcd data devices, the array over them and the data directory mount.
+
+Run by ansible.builtin.script with its parameters as base64-encoded JSON; prints one JSON object."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r"""
-module: etcd_disk_info
-short_description: Describe etcd data devices, their md array and the data directory mount (changes nothing)
-description:
-  - Internal to the quorum.etcd.disk role. One run reports, per device, its signatures (low-level C(blkid -p)),
-    partitions, holders and mounts; the md array C(/dev/md/NAME); the filesystem on the target; whether the data
-    directory is a mount point and whether it holds etcd data. The role decides on the controller.
-options:
-  devices: {type: list, elements: path, required: true, description: Data devices.}
-  array_name: {type: str, default: etcd, description: Name of the md array (C(/dev/md/NAME)).}
-  data_dir: {type: path, required: true, description: The etcd data directory.}
-author: quorum.etcd maintainers
-"""
-
+import base64
+import json
 import os
+import sys
 import shutil
 import subprocess
 
-from ansible.module_utils.basic import AnsibleModule
 
 
 def run(cmd):
@@ -87,15 +77,8 @@ def partitions(name):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            devices=dict(type="list", elements="path", required=True),
-            array_name=dict(type="str", default="etcd"),
-            data_dir=dict(type="path", required=True),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
+    p = dict(devices=[], array_name="etcd", data_dir="/var/lib/etcd")
+    p.update(json.loads(base64.b64decode(sys.argv[1]).decode("utf-8")))
     by_dev, points = mounts()
     swapped = swaps()
     devices = {}
@@ -154,8 +137,8 @@ def main():
             conf = f.read()
     path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     tools = dict((t, bool(shutil.which(t, path=path))) for t in ("mdadm", "mkfs.xfs", "mkfs.ext4", "update-initramfs"))
-    module.exit_json(changed=False, disk={"devices": devices, "array": array, "target": target_info, "data_dir": data,
-                                          "mdadm_conf": conf, "tools": tools})
+    print(json.dumps({"disk": {"devices": devices, "array": array, "target": target_info, "data_dir": data,
+                               "mdadm_conf": conf, "tools": tools}}))
 
 
 if __name__ == "__main__":

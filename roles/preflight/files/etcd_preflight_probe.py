@@ -1,39 +1,19 @@
-#!/usr/bin/python
+#!/usr/bin/python3
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Read-only host probe for the quorum.etcd preflight role: one module run gathers every figure the checks need."""
+"""Read-only host probe for the quorum.etcd preflight role: one run gathers every figure the checks compare.
+
+Run by ansible.builtin.script with its parameters as base64-encoded JSON; prints one JSON object. Changes nothing
+(fio, when asked, writes and removes a test directory)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r"""
-module: etcd_preflight_probe
-short_description: Measure what the quorum.etcd preflight checks compare (changes nothing)
-description:
-  - Reports time synchronisation, clock offset and round-trip time to the other members, CPUs, memory, the data
-    directory's device and free space, listeners on the etcd ports and, optionally, fdatasync latency measured with fio.
-  - Internal to the quorum.etcd.preflight role; the comparisons are made on the controller.
-options:
-  data_dir: {type: path, required: true, description: The etcd data directory.}
-  ports: {type: list, elements: int, default: [], description: TCP ports that must be free or held by etcd.}
-  peers:
-    type: list
-    elements: dict
-    default: []
-    description: Other members, each with C(name) and C(address).
-  rtt_port: {type: int, default: 22, description: TCP port connected to for the round-trip time.}
-  samples: {type: int, default: 5, description: Samples per peer.}
-  timeout: {type: float, default: 1.0, description: Seconds to wait for one sample.}
-  devices: {type: list, elements: path, default: [], description: Data devices to describe.}
-  fio: {type: bool, default: false, description: Measure fdatasync latency with fio.}
-  fio_size: {type: str, default: 22m, description: fio C(--size).}
-  fio_dir: {type: path, description: Directory fio writes in; defaults to the data directory or its nearest existing parent.}
-author: quorum.etcd maintainers
-"""
-
+import base64
 import json
 import os
+import sys
 import shutil
 import socket
 import struct
@@ -41,7 +21,6 @@ import subprocess
 import tempfile
 import time
 
-from ansible.module_utils.basic import AnsibleModule
 
 TIME_SERVICES = ["chrony", "chronyd", "systemd-timesyncd", "ntp", "ntpsec", "openntpd"]
 
@@ -170,8 +149,8 @@ def tcp_rtt(addr, port, samples, timeout):
     if not times:
         return {"error": error, "address": sockaddr[0]}
     times.sort()
-    return {"median_ms": round(times[len(times) // 2], 3), "max_ms": round(times[-1], 3), "samples": len(times),
-            "address": sockaddr[0]}
+    return {"min_ms": round(times[0], 3), "median_ms": round(times[len(times) // 2], 3), "max_ms": round(times[-1], 3),
+            "samples": len(times), "address": sockaddr[0]}
 
 
 def existing_parent(path):
@@ -303,22 +282,9 @@ def fio_latency(directory, size):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            data_dir=dict(type="path", required=True),
-            ports=dict(type="list", elements="int", default=[]),
-            peers=dict(type="list", elements="dict", default=[]),
-            rtt_port=dict(type="int", default=22),
-            samples=dict(type="int", default=5),
-            timeout=dict(type="float", default=1.0),
-            devices=dict(type="list", elements="path", default=[]),
-            fio=dict(type="bool", default=False),
-            fio_size=dict(type="str", default="22m"),
-            fio_dir=dict(type="path"),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
+    p = dict(data_dir="/var/lib/etcd", ports=[], peers=[], rtt_port=22, samples=5, timeout=1.0, devices=[], fio=False,
+             fio_size="22m", fio_dir=None)
+    p.update(json.loads(base64.b64decode(sys.argv[1]).decode("utf-8")))
     with open("/proc/meminfo") as f:
         mem = dict((ln.split(":")[0], ln.split()[1]) for ln in f if ":" in ln)
     result = {
@@ -343,7 +309,7 @@ def main():
         result["peers"][peer["name"]] = rtt
     if p["fio"]:
         result["fio"] = fio_latency(p["fio_dir"] or existing_parent(p["data_dir"]), p["fio_size"])
-    module.exit_json(changed=False, probe=result)
+    print(json.dumps({"probe": result}))
 
 
 if __name__ == "__main__":
