@@ -5,7 +5,7 @@ export PATH := $(VENV)/bin:$(CURDIR)/.lab/bin:$(PATH)
 export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.lab/collections
-MOLECULE_SCENARIOS ?= default debian13 membership
+MOLECULE_SCENARIOS ?= default debian13 membership backup_restore
 
 .PHONY: lab lab-destroy deps images mirror collection test lint sanity unit molecule benchmark clean
 
@@ -48,9 +48,11 @@ unit: deps collection mirror
 molecule: deps images mirror collection
 	set -e; for s in $(MOLECULE_SCENARIOS); do molecule test -s $$s; done
 
-## benchmark: cold deploy and no-op rerun medians
+## benchmark: medians of a cold deploy and a no-op rerun, adding and removing a member, snapshot and restore
 benchmark: deps images mirror collection
 	bash benchmarks/deploy
+	bash benchmarks/membership
+	bash benchmarks/backup_restore
 
 clean: lab-destroy
 	rm -rf .lab/cache .lab/pki
