@@ -70,8 +70,9 @@ def test_etcd_healthy_with_data_on_the_array():
 
 def test_tuning_applied():
     assert sh("sysctl -n vm.swappiness").strip() == "1"
-    for dev in ("sda", "sdb", "sdc", "sdd"):
-        assert "[mq-deadline]" in sh("cat /sys/block/%s/queue/scheduler" % dev)
+    for n in range(1, 5):
+        dev = sh("readlink -f /dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_etcd-data-%d" % n).strip()
+        assert "[mq-deadline]" in sh("cat /sys/block/%s/queue/scheduler" % os.path.basename(dev)), dev
     assert "table inet quorum_etcd" in sh("nft list tables")
 
 
