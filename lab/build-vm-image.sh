@@ -15,7 +15,7 @@ SIZE=${SIZE:-3G}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 PKGS=busybox,grub-pc,systemd,systemd-sysv,udev,dbus,kmod,linux-image-amd64,initramfs-tools,zstd,openssh-server
 PKGS=$PKGS,mdadm,xfsprogs,python3,sudo,iproute2,procps,nftables,fio,systemd-timesyncd,util-linux,e2fsprogs
-stamp_want=$(cat "$0" | sha256sum | cut -c1-16)
+stamp_want=$(sha256sum <"$0" | cut -c1-16)
 
 mkdir -p "$VM_DIR/debs" "$LAB_DIR/ssh"
 if [ -z "${FORCE:-}" ] && [ -s "$IMAGE" ] && [ "$(cat "$IMAGE.stamp" 2>/dev/null)" = "$stamp_want" ]; then

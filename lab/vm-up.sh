@@ -21,8 +21,8 @@ IMAGE=${IMAGE:-$VM_DIR/debian12.img}
 VM_NAME=$VM_NAME bash lab/vm-down.sh
 mkdir -p "$RUN"
 qemu-img create -q -f qcow2 -b "$IMAGE" -F raw "$RUN/root.qcow2"
-drives=(-drive "file=$RUN/root.qcow2,if=none,id=root,format=qcow2,cache=unsafe" -device virtio-blk-pci,drive=root,bootindex=0
-        -device virtio-scsi-pci,id=scsi0)
+drives=(-drive "file=$RUN/root.qcow2,if=none,id=root,format=qcow2,cache=unsafe" -device "virtio-blk-pci,drive=root,bootindex=0"
+        -device "virtio-scsi-pci,id=scsi0")
 for n in $(seq 1 "$VM_DISKS"); do
   qemu-img create -q -f qcow2 "$RUN/data$n.qcow2" "$VM_DISK_SIZE"
   drives+=(-drive "file=$RUN/data$n.qcow2,if=none,id=data$n,format=qcow2,cache=unsafe"

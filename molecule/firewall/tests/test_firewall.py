@@ -23,13 +23,12 @@ def reaches(src, ip, port):
     """True when a TCP connection from container src to ip:port is accepted within 2 s."""
     proc = subprocess.run(
         ["podman", "exec", src, "timeout", "2", "bash", "-c", "exec 3<>/dev/tcp/%s/%d" % (ip, port)],
-        capture_output=True, text=True, env=PODMAN_ENV,
-    )
+        capture_output=True, text=True, env=PODMAN_ENV, check=False)
     return proc.returncode == 0
 
 
 def podman_exec(name, *cmd):
-    return subprocess.run(["podman", "exec", name] + list(cmd), capture_output=True, text=True, env=PODMAN_ENV)
+    return subprocess.run(["podman", "exec", name] + list(cmd), capture_output=True, text=True, env=PODMAN_ENV, check=False)
 
 
 @pytest.mark.parametrize("member", sorted(MEMBERS))
@@ -84,8 +83,7 @@ def test_preflight_failure_stops_the_play_before_any_change():
          "-e", '{"etcd_preflight_rtt_max_ms": 0.0001, "etcd_preflight_min_cpus": 512, '
                '"etcd_preflight_resources_action": "fail", "etcd_preflight_min_free_bytes": 1125899906842624, '
                '"etcd_log_level": "debug"}'],
-        capture_output=True, text=True, env=env, cwd=REPO, timeout=300,
-    )
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-3000:]
     assert "Preflight failed" in out, out[-3000:]

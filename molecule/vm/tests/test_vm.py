@@ -10,7 +10,6 @@ import re
 import subprocess
 import time
 
-import pytest
 
 REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.getcwd())
 PORT = os.environ.get("VM_PORT", "10222")
@@ -20,7 +19,7 @@ SSH = ["ssh", "-i", KEY, "-p", PORT, "-o", "StrictHostKeyChecking=no", "-o", "Us
 
 
 def sh(cmd, check=True, timeout=120):
-    proc = subprocess.run(SSH + [cmd], capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(SSH + [cmd], capture_output=True, text=True, timeout=timeout, check=False)
     if check:
         assert proc.returncode == 0, "%s: rc %s\n%s\n%s" % (cmd, proc.returncode, proc.stdout, proc.stderr)
     return proc.stdout
@@ -29,7 +28,7 @@ def sh(cmd, check=True, timeout=120):
 def etcd_healthy(deadline_s=120):
     deadline = time.monotonic() + deadline_s
     while True:
-        proc = subprocess.run(SSH + ["bash -lc 'etcdctl endpoint health'"], capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(SSH + ["bash -lc 'etcdctl endpoint health'"], capture_output=True, text=True, timeout=60, check=False)
         if proc.returncode == 0 and "is healthy" in proc.stdout + proc.stderr:
             return
         assert time.monotonic() < deadline, "etcd not healthy: %s %s" % (proc.stdout, proc.stderr)
@@ -78,14 +77,14 @@ def test_tuning_applied():
 
 def test_reboot_assembles_mounts_and_etcd_returns():
     boot_id = sh("cat /proc/sys/kernel/random/boot_id").strip()
-    subprocess.run(SSH + ["systemctl reboot"], capture_output=True, timeout=30)
+    subprocess.run(SSH + ["systemctl reboot"], capture_output=True, timeout=30, check=False)
     deadline = time.monotonic() + 240
     while True:
         assert time.monotonic() < deadline, "the VM did not come back within 240 s"
         time.sleep(3)
         try:
             proc = subprocess.run(SSH + ["cat /proc/sys/kernel/random/boot_id"], capture_output=True, text=True,
-                                  timeout=15)
+                                  timeout=15, check=False)
         except subprocess.TimeoutExpired:
             continue
         if proc.returncode == 0 and proc.stdout.strip() and proc.stdout.strip() != boot_id:
@@ -102,8 +101,7 @@ def test_safe_mode_refuses_a_disk_with_a_filesystem():
                ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"))
     proc = subprocess.run(
         ["ansible-playbook", "-i", inventory, os.path.join(os.path.dirname(__file__), "..", "safe_mode.yml")],
-        capture_output=True, text=True, env=env, cwd=REPO, timeout=300,
-    )
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-3000:]
     assert "In safe mode" in out and "carries a ext4 signature labelled used" in out, out[-3000:]

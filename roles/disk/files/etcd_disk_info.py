@@ -17,7 +17,6 @@ import shutil
 import subprocess
 
 
-
 def run(cmd):
     try:
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)

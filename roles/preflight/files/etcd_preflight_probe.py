@@ -48,14 +48,14 @@ def container():
 
 
 def time_sync():
-    rc, out, _ = run(["systemctl", "is-active"] + TIME_SERVICES)
+    rc, out, dummy = run(["systemctl", "is-active"] + TIME_SERVICES)
     states = out.split()
     active = [s for s, st in zip(TIME_SERVICES, states) if st == "active"]
-    rc, out, _ = run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"])
+    rc, out, dummy = run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"])
     synced = {"yes": True, "no": False}.get(out.strip()) if rc == 0 else None
     offset_ms = None
     if any(s.startswith("chrony") for s in active):
-        rc, out, _ = run(["chronyc", "-c", "tracking"])
+        rc, out, dummy = run(["chronyc", "-c", "tracking"])
         fields = out.strip().split(",")
         if rc == 0 and len(fields) > 4:
             try:
@@ -133,7 +133,7 @@ def tcp_rtt(addr, port, samples, timeout):
     except socket.gaierror as e:
         return {"error": "cannot resolve %s: %s" % (addr, e)}
     family, _t, _p, _n, sockaddr = infos[0]
-    for _ in range(samples):
+    for dummy in range(samples):
         s = socket.socket(family, socket.SOCK_STREAM)
         s.settimeout(timeout)
         start = time.monotonic()
