@@ -297,6 +297,8 @@ def main():
         "ports": listeners(p["ports"]),
         "tools": dict((t, bool(shutil.which(t))) for t in ("nft", "fio", "mdadm", "mkfs.xfs", "mkfs.ext4")),
         "peers": {},
+        # The address Ansible connects from (used by the firewall role, which then needs no fact gathering).
+        "ssh_client": (os.environ.get("SSH_CONNECTION", "").split() or [""])[0],
     }
     for peer in p["peers"]:
         rtt = tcp_rtt(peer["address"], p["rtt_port"], p["samples"], p["timeout"])
