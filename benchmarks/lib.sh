@@ -36,6 +36,7 @@ all:
     etcd_download_dir: $REPO/.lab/cache
     etcd_pki_controller_dir: $BENCH_DIR/pki
     etcd_pki_clients: [admin]
+    etcd_preflight_rtt_max_ms: 50
 YAML
   } >"$BENCH_DIR/hosts.yml"
 }
