@@ -5,7 +5,7 @@ export PATH := $(VENV)/bin:$(CURDIR)/.lab/bin:$(PATH)
 export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.lab/collections
-MOLECULE_SCENARIOS ?= default debian13 membership backup_restore firewall
+MOLECULE_SCENARIOS ?= default debian13 membership backup_restore firewall vm
 
 .PHONY: lab lab-destroy deps images mirror collection test lint sanity unit molecule benchmark clean
 
