@@ -24,7 +24,8 @@ for h in $LAB_HOSTS; do
   ip=$prefix.$((10 + n))
   state=$(podman container inspect -f '{{.State.Status}}' "$h" 2>/dev/null || true)
   case "$state" in
-    running) continue ;;
+    # A container podman still calls running after the machine rebooted is a stale record: replace it.
+    running) podman exec "$h" true >/dev/null 2>&1 && continue; podman rm -f "$h" >/dev/null ;;
     exited|stopped|created|configured) podman start "$h" >/dev/null; continue ;;
     "") ;;
     *) podman rm -f "$h" >/dev/null ;;
