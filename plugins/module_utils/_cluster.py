@@ -19,6 +19,7 @@ from ansible_collections.quorum.etcd.plugins.module_utils._client import (
 from ansible_collections.quorum.etcd.plugins.module_utils._member import (
     parse_members,
     parse_status,
+    pick_transferee,
 )
 
 
@@ -122,6 +123,31 @@ def move_leadership(client, members, statuses, urls, leader_id, target_id, timeo
                 leader['name'] or leader['id_hex'], target['name'] or target['id_hex'], timeout,
                 status['leader_id_hex'] if status else 'unknown'))
         time.sleep(0.2)
+
+
+class ClusterHealth(object):
+    """What the members' status says about the cluster, for the modules that move leadership.
+
+    ``statuses``, ``errors`` and ``urls`` are those of cluster_statuses(), ``healthy`` the ids of
+    healthy_ids() and ``leader_id`` the leader of current_leader() (None when there is none).
+    Raises EtcdError like cluster_statuses().
+    """
+
+    def __init__(self, client, members, timeout=None):
+        self.client = client
+        self.members = members
+        self.statuses, self.errors, self.urls = cluster_statuses(client, members, timeout=timeout)
+        self.healthy = healthy_ids(self.statuses)
+        self.leader_id = current_leader(self.statuses)
+
+    def transferee(self, exclude_id):
+        """The best healthy voter to take over leadership from ``exclude_id`` (see pick_transferee), or None."""
+        return pick_transferee(self.members, exclude_id, self.healthy, self.statuses)
+
+    def move_leadership(self, target_id, timeout):
+        """Move leadership from the current leader to ``target_id`` (see move_leadership)."""
+        return move_leadership(self.client, self.members, self.statuses, self.urls, self.leader_id, target_id,
+                               timeout)
 
 
 def retry(func, retry_on, timeout, interval=0.5):

@@ -21,14 +21,16 @@ description:
 author:
   - quorum.etcd maintainers (@quorum)
 extends_documentation_fragment:
+  - quorum.etcd.attributes
+  - quorum.etcd.attributes.actiongroup_etcd
   - quorum.etcd.connection
 attributes:
   check_mode:
     support: full
-    description: Reads the current value(s) and reports what would change.
+    details: Reads the current value(s) and reports what would change.
   diff_mode:
     support: full
-    description: Shows the keys and values before and after (values masked with O(hide_value=true)).
+    details: Shows the keys and values before and after (values masked with O(hide_value=true)).
 options:
   key:
     description:
@@ -130,7 +132,7 @@ revision:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.quorum.etcd.plugins.module_utils._client import (
     EtcdError,
@@ -140,8 +142,7 @@ from ansible_collections.quorum.etcd.plugins.module_utils._cluster import (
     fail_on_error,
     new_client,
 )
-
-MASK = 'VALUE_HIDDEN'
+from ansible_collections.quorum.etcd.plugins.module_utils._kv import KeyValues
 
 
 def main():
@@ -169,37 +170,12 @@ def main():
     if not params['key'] and not params['prefix']:
         module.fail_json(msg='key must not be empty (use prefix=true with an empty key for all keys)')
 
-    def text(value):
-        if value is None:
-            return None
-        t = to_text(value, errors='surrogate_then_replace')
-        if hide:
-            if t:
-                module.no_log_values.add(t)
-            return MASK
-        return t
-
-    def kv_out(kv):
-        return dict(key=to_text(kv['key'], errors='surrogate_then_replace'), value=text(kv['value']),
-                    create_revision=kv['create_revision'], mod_revision=kv['mod_revision'],
-                    version=kv['version'], lease=kv['lease'])
-
-    def as_dict(kvs):
-        return dict((to_text(kv['key'], errors='surrogate_then_replace'), text(kv['value'])) for kv in kvs)
-
     client = new_client(module)
+    key_values = KeyValues(module, client, hide_value=hide)
+    text = key_values.text
     key = params['key']
-    try:
-        current = client.range(key, prefix=params['prefix'])
-    except EtcdError as e:
-        fail_on_error(module, e, prefix='cannot read %s' % key)
-
-    kvs = current['kvs']
-    result = dict(changed=False, exists=bool(kvs), count=current['count'], revision=current['revision'],
-                  kvs=[kv_out(kv) for kv in kvs], value=None)
-    if not params['prefix'] and kvs:
-        result['value'] = text(kvs[0]['value'])
-    before = as_dict(kvs)
+    kvs, result = key_values.read(key, prefix=params['prefix'])
+    before = dict((kv['key'], kv['value']) for kv in result['kvs'])
     after = dict(before)
 
     if params['state'] == 'present':
@@ -225,7 +201,7 @@ def main():
                 except EtcdError as e:
                     fail_on_error(module, e, prefix='cannot delete %s' % key)
                 result['deleted'] = deleted['deleted']
-                result['kvs'] = [kv_out(kv) for kv in deleted['prev_kvs']]
+                result['kvs'] = [key_values.kv_out(kv) for kv in deleted['prev_kvs']]
                 result['revision'] = deleted['revision']
                 result['changed'] = deleted['deleted'] > 0
 

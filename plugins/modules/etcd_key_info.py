@@ -19,14 +19,10 @@ description:
 author:
   - quorum.etcd maintainers (@quorum)
 extends_documentation_fragment:
+  - quorum.etcd.attributes
+  - quorum.etcd.attributes.actiongroup_etcd
+  - quorum.etcd.attributes.info_module
   - quorum.etcd.connection
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
 options:
   key:
     description:
@@ -112,18 +108,10 @@ revision:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.quorum.etcd.plugins.module_utils._client import (
-    EtcdError,
-    connection_argument_spec,
-)
-from ansible_collections.quorum.etcd.plugins.module_utils._cluster import (
-    fail_on_error,
-    new_client,
-)
-
-MASK = 'VALUE_HIDDEN'
+from ansible_collections.quorum.etcd.plugins.module_utils._client import connection_argument_spec
+from ansible_collections.quorum.etcd.plugins.module_utils._cluster import new_client
+from ansible_collections.quorum.etcd.plugins.module_utils._kv import KeyValues
 
 
 def main():
@@ -139,31 +127,9 @@ def main():
     if not params['key'] and not params['prefix']:
         module.fail_json(msg='key must not be empty (use prefix=true with an empty key for all keys)')
 
-    def text(value):
-        t = to_text(value, errors='surrogate_then_replace')
-        if params['hide_value']:
-            if t:
-                module.no_log_values.add(t)
-            return MASK
-        return t
-
-    client = new_client(module)
-    try:
-        found = client.range(params['key'], prefix=params['prefix'], keys_only=params['keys_only'])
-    except EtcdError as e:
-        fail_on_error(module, e, prefix='cannot read %s' % params['key'])
-    kvs = []
-    for kv in found['kvs']:
-        item = dict(key=to_text(kv['key'], errors='surrogate_then_replace'), create_revision=kv['create_revision'],
-                    mod_revision=kv['mod_revision'], version=kv['version'], lease=kv['lease'])
-        if not params['keys_only']:
-            item['value'] = text(kv['value'])
-        kvs.append(item)
-    value = None
-    if kvs and not params['prefix'] and not params['keys_only']:
-        value = kvs[0]['value']
-    module.exit_json(changed=False, exists=bool(kvs), count=found['count'], kvs=kvs, value=value,
-                     revision=found['revision'])
+    key_values = KeyValues(module, new_client(module), hide_value=params['hide_value'])
+    _kvs, result = key_values.read(params['key'], prefix=params['prefix'], keys_only=params['keys_only'])
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

@@ -22,14 +22,16 @@ description:
 author:
   - quorum.etcd maintainers (@quorum)
 extends_documentation_fragment:
+  - quorum.etcd.attributes
+  - quorum.etcd.attributes.actiongroup_etcd
   - quorum.etcd.connection
 attributes:
   check_mode:
     support: full
-    description: Reports whether leadership would move, and where to.
+    details: Reports whether leadership would move, and where to.
   diff_mode:
     support: full
-    description: Shows the leader before and after.
+    details: Shows the leader before and after.
 options:
   transfer_to:
     description:
@@ -86,19 +88,15 @@ from ansible_collections.quorum.etcd.plugins.module_utils._client import (
     connection_argument_spec,
 )
 from ansible_collections.quorum.etcd.plugins.module_utils._cluster import (
-    cluster_statuses,
-    current_leader,
+    ClusterHealth,
     fail_on_error,
-    healthy_ids,
     list_members,
-    move_leadership,
     new_client,
 )
 from ansible_collections.quorum.etcd.plugins.module_utils._member import (
     MemberMatchError,
     describe,
     find_member,
-    pick_transferee,
 )
 
 
@@ -124,16 +122,15 @@ def main():
     client = new_client(module)
     try:
         members, _cluster_id = list_members(client)
-        statuses, errors, urls = cluster_statuses(client, members)
+        health = ClusterHealth(client, members)
     except EtcdError as e:
         fail_on_error(module, e, prefix='cannot read the cluster state')
     by_id = dict((m['id'], m) for m in members)
-    leader_id = current_leader(statuses)
+    leader_id = health.leader_id
     if leader_id is None or leader_id not in by_id:
-        module.fail_json(msg='no leader found (quorum lost?); member errors: %s' % '; '.join(errors.values()),
+        module.fail_json(msg='no leader found (quorum lost?); member errors: %s' % '; '.join(health.errors.values()),
                          error_kind='no_leader')
     leader = by_id[leader_id]
-    healthy = healthy_ids(statuses)
 
     target = None
     try:
@@ -146,15 +143,15 @@ def main():
             if target['id'] != leader_id:
                 if target['is_learner']:
                     module.fail_json(msg='transfer_to: %s is a learner and cannot lead' % describe(target))
-                if target['id'] not in healthy:
+                if target['id'] not in health.healthy:
                     module.fail_json(msg='transfer_to: %s is not healthy: %s' % (
-                        describe(target), errors.get(target['id'], 'sees no leader')))
+                        describe(target), health.errors.get(target['id'], 'sees no leader')))
             else:
                 target = None
         else:
             away = find_member(members, name=module.params['away_from'])
             if away is not None and away['id'] == leader_id:
-                target = pick_transferee(members, leader_id, healthy, statuses)
+                target = health.transferee(leader_id)
                 if target is None:
                     module.fail_json(msg='away_from: no healthy voting member can take over from %s' % describe(away))
     except MemberMatchError as e:
@@ -165,8 +162,7 @@ def main():
         result.update(changed=True, moved=True, leader=leader_dict(target))
         if not module.check_mode:
             try:
-                move_leadership(client, members, statuses, urls, leader_id, target['id'],
-                                timeout=module.params['wait_timeout'])
+                health.move_leadership(target['id'], timeout=module.params['wait_timeout'])
             except EtcdError as e:
                 fail_on_error(module, e, prefix='cannot move leadership from %s to %s' % (
                     describe(leader), describe(target)), leader_before=leader_dict(leader))

@@ -31,14 +31,16 @@ description:
 author:
   - quorum.etcd maintainers (@quorum)
 extends_documentation_fragment:
+  - quorum.etcd.attributes
+  - quorum.etcd.attributes.actiongroup_etcd
   - quorum.etcd.connection
 attributes:
   check_mode:
     support: full
-    description: Reports the changes that would be made (add, promote, leadership move, removal) without making them.
+    details: Reports the changes that would be made (add, promote, leadership move, removal) without making them.
   diff_mode:
     support: full
-    description: Shows the member list before and after.
+    details: Shows the member list before and after.
 options:
   name:
     description:
@@ -198,13 +200,10 @@ from ansible_collections.quorum.etcd.plugins.module_utils._client import (
     connection_argument_spec,
 )
 from ansible_collections.quorum.etcd.plugins.module_utils._cluster import (
-    cluster_statuses,
-    current_leader,
+    ClusterHealth,
     fail_on_error,
-    healthy_ids,
     list_members,
     member_status,
-    move_leadership,
     new_client,
     retry,
 )
@@ -217,7 +216,6 @@ from ansible_collections.quorum.etcd.plugins.module_utils._member import (
     learner_caught_up,
     parse_member,
     parse_members,
-    pick_transferee,
     same_urls,
     summary,
 )
@@ -391,17 +389,15 @@ class MemberModule(object):
         self.result['member'] = member
         check = self.module.check_mode
         try:
-            statuses, errors, urls = cluster_statuses(self.client, before)
+            health = ClusterHealth(self.client, before)
         except EtcdError as e:
             self.fail('cannot get member status', e)
-        healthy = healthy_ids(statuses)
-        ok, reason = check_removal(before, member['id'], healthy)
+        ok, reason = check_removal(before, member['id'], health.healthy)
         if not ok:
             self.fail('refusing to remove %s: %s' % (describe(member), reason),
-                      unhealthy=dict((mid, err) for mid, err in errors.items()))
-        leader_id = current_leader(statuses)
-        if leader_id == member['id']:
-            target = pick_transferee(before, member['id'], healthy, statuses)
+                      unhealthy=dict((mid, err) for mid, err in health.errors.items()))
+        if health.leader_id == member['id']:
+            target = health.transferee(member['id'])
             if target is None:
                 self.fail('refusing to remove leader %s: no healthy voting member to move leadership to'
                           % describe(member))
@@ -410,8 +406,7 @@ class MemberModule(object):
             self.result['changed'] = True
             if not check:
                 try:
-                    move_leadership(self.client, before, statuses, urls, leader_id, target['id'],
-                                    timeout=min(self.params['catch_up_timeout'], 60))
+                    health.move_leadership(target['id'], timeout=min(self.params['catch_up_timeout'], 60))
                 except EtcdError as e:
                     self.fail('cannot move leadership away from %s before removing it' % describe(member), e)
         self.result['actions'].append('remove %s' % describe(member))
@@ -420,7 +415,7 @@ class MemberModule(object):
         after = [m for m in before if m['id'] != member['id']]
         if not check:
             # Ask the other members first: the member being removed stops serving.
-            others = [urls[m['id']] for m in after if m['id'] in urls]
+            others = [health.urls[m['id']] for m in after if m['id'] in health.urls]
             remover = self.client.for_endpoints(others + [e for e in self.client.endpoints if e not in others])
             try:
                 response = retry(lambda: remover.member_remove(member['id']), SETTLE_ERRORS,

@@ -21,14 +21,10 @@ description:
 author:
   - quorum.etcd maintainers (@quorum)
 extends_documentation_fragment:
+  - quorum.etcd.attributes
+  - quorum.etcd.attributes.actiongroup_etcd
+  - quorum.etcd.attributes.info_module
   - quorum.etcd.connection
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
 options:
   status_of:
     description:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 import subprocess
 import sys
 import tarfile
@@ -20,9 +18,8 @@ import collection_path  # noqa: E402
 
 collection_path.setup()
 
-from ansible.module_utils.testing import patch_module_args  # noqa: E402
-
 from etcd_pki import CA  # noqa: E402
+from helpers import free_port, module_runner  # noqa: E402
 
 REPO = collection_path.REPO
 ETCD_VERSION = os.environ.get("ETCD_VERSION", "3.5.30")
@@ -35,14 +32,6 @@ TARBALL = os.environ.get(
 def pytest_configure(config):
     config.addinivalue_line("markers", "integration: needs a real etcd binary (from the lab mirror); "
                                        "starts a local etcd cluster on 127.0.0.1")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Member:
@@ -168,16 +157,4 @@ def etcd_cluster(etcd_binary, tmp_path_factory):
 
 @pytest.fixture
 def run_module(capsys):
-    def run(module, args, check=False, diff=False):
-        args = dict(args)
-        if check:
-            args["_ansible_check_mode"] = True
-        if diff:
-            args["_ansible_diff"] = True
-        capsys.readouterr()
-        with patch_module_args(args):
-            with pytest.raises(SystemExit):
-                module.main()
-        return json.loads(capsys.readouterr().out)
-
-    return run
+    return module_runner(capsys)

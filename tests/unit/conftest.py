@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -14,10 +13,9 @@ import collection_path  # noqa: E402
 
 collection_path.setup()
 
-from ansible.module_utils.testing import patch_module_args  # noqa: E402
-
 from etcd_pki import CA  # noqa: E402
 from fake_etcd import FakeCluster  # noqa: E402
+from helpers import module_runner  # noqa: E402
 
 
 class Pki:
@@ -47,27 +45,7 @@ def conn(pki, cluster):
                 client_cert=pki.client_cert, client_key=pki.client_key, timeout=2)
 
 
-class ModuleResult(dict):
-    @property
-    def failed(self):
-        return bool(self.get("failed"))
-
-
 @pytest.fixture
 def run_module(capsys):
     """run_module(module, args, check=False, diff=False) -> the module's JSON result as a dict."""
-
-    def run(module, args, check=False, diff=False):
-        args = dict(args)
-        if check:
-            args["_ansible_check_mode"] = True
-        if diff:
-            args["_ansible_diff"] = True
-        capsys.readouterr()
-        with patch_module_args(args):
-            with pytest.raises(SystemExit):
-                module.main()
-        out = capsys.readouterr().out
-        return ModuleResult(json.loads(out))
-
-    return run
+    return module_runner(capsys)

@@ -7,20 +7,13 @@ import socket
 import pytest
 
 from ansible_collections.quorum.etcd.plugins.module_utils import _client as C
+from helpers import free_port
 
 
 def client(pki, cluster, endpoints=None, **kw):
     args = dict(ca_cert=pki.ca.cert_path, client_cert=pki.client_cert, client_key=pki.client_key, timeout=2)
     args.update(kw)
     return C.EtcdClient(endpoints or [cluster.url(cluster.order[0])], **args)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def test_member_list_and_uint64_ids(pki, cluster):

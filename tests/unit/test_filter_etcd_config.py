@@ -117,6 +117,7 @@ def test_role_template_renders_for_each_series(tmp_path, version, series):
     extra = {
         "etcd_version": version,
         "__etcd_cert_digest": "test",
+        "__etcd_restart_digest": "test",
         "__etcd_me": {"name": "m1", "address": "10.0.0.1", "peer_url": "https://10.0.0.1:2380",
                       "client_url": "https://10.0.0.1:2379"},
         "__etcd_initial_cluster": "m1=https://10.0.0.1:2380",
