@@ -33,20 +33,6 @@ def run(cmd, timeout=30):
         return 127, "", str(e)
 
 
-def container():
-    for path in ("/run/systemd/container", "/run/container_type"):
-        try:
-            with open(path) as f:
-                return f.read().strip() or "container"
-        except OSError:
-            pass
-    if os.path.exists("/run/.containerenv"):
-        return "podman"
-    if os.path.exists("/.dockerenv"):
-        return "docker"
-    return ""
-
-
 def time_sync():
     rc, out, dummy = run(["systemctl", "is-active"] + TIME_SERVICES)
     states = out.split()
@@ -288,17 +274,13 @@ def main():
     with open("/proc/meminfo") as f:
         mem = dict((ln.split(":")[0], ln.split()[1]) for ln in f if ":" in ln)
     result = {
-        "container": container(),
         "cpus": len(os.sched_getaffinity(0)),
         "memory_bytes": int(mem.get("MemTotal", 0)) * 1024,
         "time": time_sync(),
         "data": data_dir_info(p["data_dir"]),
         "devices": dict((d, describe_device(d)) for d in p["devices"]),
         "ports": listeners(p["ports"]),
-        "tools": dict((t, bool(shutil.which(t))) for t in ("nft", "fio", "mdadm", "mkfs.xfs", "mkfs.ext4")),
         "peers": {},
-        # The address Ansible connects from (used by the firewall role, which then needs no fact gathering).
-        "ssh_client": (os.environ.get("SSH_CONNECTION", "").split() or [""])[0],
     }
     for peer in p["peers"]:
         rtt = tcp_rtt(peer["address"], p["rtt_port"], p["samples"], p["timeout"])
