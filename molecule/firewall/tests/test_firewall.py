@@ -73,17 +73,42 @@ def test_other_tables_left_alone():
         podman_exec(m, "nft", "delete", "table", "inet", "someone_else")
 
 
-def test_preflight_failure_stops_the_play_before_any_change():
-    """Thresholds the lab cannot meet: the play fails in preflight, every figure is in the message, nothing changes."""
+def site(*extra):
+    """Run playbooks/site.yml against the scenario's inventory; returns the process (output in stdout/stderr)."""
     inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
                ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"))
-    proc = subprocess.run(
-        ["ansible-playbook", "-i", inventory, os.path.join(REPO, "playbooks", "site.yml"),
-         "-e", '{"etcd_preflight_rtt_max_ms": 0.0001, "etcd_preflight_min_cpus": 512, '
-               '"etcd_preflight_resources_action": "fail", "etcd_preflight_min_free_bytes": 1125899906842624, '
-               '"etcd_log_level": "debug"}'],
+    return subprocess.run(
+        ["ansible-playbook", "-i", inventory, os.path.join(REPO, "playbooks", "site.yml")] + list(extra),
         capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=False)
+
+
+def test_ipv6_networks_are_loaded():
+    out = podman_exec("etcd-fw-1", "nft", "list", "table", "inet", "quorum_etcd").stdout
+    assert re.search(r"set clients6 \{[^}]*elements = \{ fd89:82::/64", out), out
+    assert re.search(r"set monitoring6 \{[^}]*elements = \{ fd89:82::15", out), out
+
+
+def test_converge_loads_a_table_removed_behind_its_back():
+    """The unit stays active when someone deletes the table: the next site.yml run loads it again, on that member only."""
+    m = "etcd-fw-2"
+    assert podman_exec(m, "nft", "delete", "table", "inet", "quorum_etcd").returncode == 0
+    assert "quorum_etcd" not in podman_exec(m, "nft", "list", "tables").stdout
+    proc = site()
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert "table inet quorum_etcd" in podman_exec(m, "nft", "list", "tables").stdout
+    assert re.search(r"%s\s*:.*changed=1 " % m, out), out[-2000:]
+    for other in set(MEMBERS) - {m}:
+        assert re.search(r"%s\s*:.*changed=0 " % other, out), out[-2000:]
+    assert not reaches(CLIENT, MEMBERS[m], 2380), "the reloaded table let etcd-fw-4 reach the peer port"
+
+
+def test_preflight_failure_stops_the_play_before_any_change():
+    """Thresholds the lab cannot meet: the play fails in preflight, every figure is in the message, nothing changes."""
+    proc = site("-e", '{"etcd_preflight_rtt_max_ms": 0.0001, "etcd_preflight_min_cpus": 512, '
+               '"etcd_preflight_resources_action": "fail", "etcd_preflight_min_free_bytes": 1125899906842624, '
+               '"etcd_log_level": "debug"}')
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-3000:]
     assert "Preflight failed" in out, out[-3000:]
