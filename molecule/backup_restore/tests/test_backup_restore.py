@@ -28,6 +28,7 @@ INVENTORY = os.path.dirname(os.environ.get("MOLECULE_INVENTORY_FILE", ""))
 CLUSTER = "molecule-br"
 BACKUP_DIR = "/var/backups/etcd"
 N_KEYS = 10000
+BUMP = 1000000
 STATE: dict = {}
 
 
@@ -256,7 +257,8 @@ def test_dr_restore_brings_back_a_destroyed_cluster():
         sh(m, "systemctl kill -s KILL etcd; rm -rf /var/lib/etcd/member")
     assert etcdctl("endpoint", "health", check=False, timeout="3s").returncode != 0
 
-    proc = playbook("dr_restore.yml", "-e", "etcd_dr_confirm=%s" % CLUSTER)  # etcd_dr_snapshot=latest
+    # etcd_dr_snapshot=latest; the revision bumped and compacted as Kubernetes wants it after a restore
+    proc = playbook("dr_restore.yml", "-e", "etcd_dr_confirm=%s" % CLUSTER, "-e", "etcd_dr_bump_revision=%d" % BUMP)
     assert proc.returncode == 0, proc.stdout[-5000:]
     out = proc.out
     assert "restored from %s:%s" % (STATE["member"], STATE["snapshot"]) in out
@@ -275,6 +277,12 @@ def test_dr_restore_brings_back_a_destroyed_cluster():
         assert sh(m, "stat -c '%U %G %a' /var/lib/etcd /var/lib/etcd/member").stdout.split() == ["etcd", "etcd", "700"] * 2
         assert sh(m, "find /var/lib/etcd/member ! -user etcd | wc -l").stdout.strip() == "0"
         assert not [d for d in sh(m, "ls -A /var/lib/etcd").stdout.split() if d.startswith("restore-")]
+    # Every member's revision is past the snapshot's plus the bump, and the revisions in between are compacted:
+    # a watcher resuming from an old revision gets "compacted" instead of silently missing events.
+    status = json.loads(etcdctl("endpoint", "status", "-w", "json").stdout)
+    assert min(st["Status"]["header"]["revision"] for st in status) >= STATE["manifest"]["revision"] + BUMP, status
+    old = etcdctl("get", key(0), "--rev", str(STATE["manifest"]["revision"]), check=False)
+    assert old.returncode != 0 and "compacted" in old.stderr, old.stderr
     # Writes work again.
     etcdctl("put", "/br/after-restore", "ok")
 
@@ -303,3 +311,23 @@ def test_backup_now_fetches_a_verified_snapshot():
         assert manifest["keys"] == N_KEYS + 1  # the restored keys and /br/after-restore
     finally:
         shutil.rmtree(dest, ignore_errors=True)
+
+
+def test_offhost_copy_over_scp():
+    """etcd-br-2 copies its snapshots with scp to etcd-br-3 (molecule.yml host_vars); run last, so the DR tests
+    above restore the snapshot they expect."""
+    src, dst = "etcd-br-2", "etcd-br-3"
+    subprocess.run(["podman", "cp", os.path.join(REPO, ".lab", "ssh", "id_ed25519"), "%s:/etc/etcd/offhost_ed25519" % src],
+                   check=True, env=PODMAN_ENV)
+    sh(src, "chown root:root /etc/etcd/offhost_ed25519 && chmod 600 /etc/etcd/offhost_ed25519")
+    sh(dst, "mkdir -p /srv/etcd-offhost-scp")
+    proc = sh(src, "systemctl start etcd-backup.service", check=False)
+    assert proc.returncode == 0, sh(src, "journalctl -u etcd-backup --no-pager -n 30").stdout
+    snap = sorted(f for f in sh(src, "ls %s" % BACKUP_DIR).stdout.split() if f.endswith(".db"))[-1]
+    copied = set(sh(dst, "ls /srv/etcd-offhost-scp").stdout.split())
+    assert {snap, snap + ".sha256", snap + ".json"} <= copied, copied
+    assert sh(dst, "cd /srv/etcd-offhost-scp && sha256sum -c %s.sha256" % snap).returncode == 0
+    journal = sh(src, "journalctl -u etcd-backup.service --no-pager -o cat").stdout
+    assert "off-host copy (scp) of %s succeeded" % snap in journal
+    prom = sh(src, "cat /var/lib/prometheus/node-exporter/etcd_backup.prom").stdout
+    assert re.search(r'etcd_backup_offhost_last_success_timestamp_seconds\{member="%s"\} [1-9]' % src, prom), prom
