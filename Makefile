@@ -13,6 +13,7 @@ MOLECULE_SCENARIOS ?= default debian13 membership backup_restore firewall vm
 lab: deps images mirror collection
 	bash lab/up.sh
 	ansible-playbook -i inventories/lab lab/deploy.yml
+	. .lab/etcdctl.env && etcdctl member list -w table && etcdctl endpoint status -w table
 
 ## lab-destroy: remove the lab hosts (caches, images and the lab PKI stay in .lab/)
 lab-destroy:
