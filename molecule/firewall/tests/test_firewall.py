@@ -107,8 +107,8 @@ def test_converge_loads_a_table_removed_behind_its_back():
 def test_preflight_failure_stops_the_play_before_any_change():
     """Thresholds the lab cannot meet: the play fails in preflight, every figure is in the message, nothing changes."""
     proc = site("-e", '{"etcd_preflight_rtt_max_ms": 0.0001, "etcd_preflight_min_cpus": 512, '
-               '"etcd_preflight_resources_action": "fail", "etcd_preflight_min_free_bytes": 1125899906842624, '
-               '"etcd_log_level": "debug"}')
+                      '"etcd_preflight_resources_action": "fail", "etcd_preflight_min_free_bytes": 1125899906842624, '
+                      '"etcd_log_level": "debug"}')
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-3000:]
     assert "Preflight failed" in out, out[-3000:]

@@ -1,6 +1,7 @@
 """Membership life cycle under load: scale 3 -> 5, remove two, refuse a removal that breaks quorum, replace a
-member whose host was destroyed, then a setting change that restarts every member in turn (leader last). A writer outside the cluster's hosts writes about 20 keys/s throughout; at the
-end no write has failed and every member reports the same hashkv.
+member whose host was destroyed, then a setting change that restarts every member in turn (leader last). A writer
+outside the cluster's hosts writes about 20 keys/s throughout; at the end no write has failed and every member
+reports the same hashkv.
 """
 
 from __future__ import annotations
