@@ -75,6 +75,22 @@ def test_tuning_applied():
     assert "table inet quorum_etcd" in sh("nft list tables")
 
 
+def test_converge_sets_back_only_a_kernel_setting_that_drifted():
+    """Someone changed vm.swappiness at run time: the next run sets that key alone (one change), nothing else."""
+    sh("sysctl -qw vm.swappiness=60")
+    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"))
+    proc = subprocess.run(["ansible-playbook", "-i", inventory, os.path.join(REPO, "playbooks", "site.yml")],
+                          capture_output=True, text=True, env=env, cwd=REPO, timeout=900, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert re.search(r"changed: \[[^]]+\] => \(item=vm\.swappiness=1\)", out), out[-3000:]
+    assert len(re.findall(r"item=(?:vm|net)\.", out)) == 1, out[-3000:]
+    assert re.search(r"\s:\s+ok=\d+\s+changed=1\s", out), out[-1500:]
+    assert sh("sysctl -n vm.swappiness").strip() == "1"
+
+
 def test_reboot_assembles_mounts_and_etcd_returns():
     boot_id = sh("cat /proc/sys/kernel/random/boot_id").strip()
     subprocess.run(SSH + ["systemctl reboot"], capture_output=True, timeout=30, check=False)
