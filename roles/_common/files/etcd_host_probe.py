@@ -49,10 +49,15 @@ def account(user, group):
     out = {"user": None, "group": None}
     try:
         pw = pwd.getpwnam(user)
-        out["user"] = {"uid": pw.pw_uid, "gid": pw.pw_gid, "home": pw.pw_dir, "shell": pw.pw_shell, "comment": pw.pw_gecos,
-                       "group": grp.getgrgid(pw.pw_gid).gr_name}
     except KeyError:
-        pass
+        pw = None
+    if pw is not None:
+        try:
+            primary = grp.getgrgid(pw.pw_gid).gr_name
+        except KeyError:  # a primary group without a name: the account differs from what the roles want
+            primary = None
+        out["user"] = {"uid": pw.pw_uid, "gid": pw.pw_gid, "home": pw.pw_dir, "shell": pw.pw_shell, "comment": pw.pw_gecos,
+                       "group": primary}
     try:
         out["group"] = {"gid": grp.getgrnam(group).gr_gid}
     except KeyError:
