@@ -97,7 +97,8 @@ def main():
         "container": container(),
         # The address Ansible connects from (the firewall role lets it reach the client port).
         "ssh_client": (os.environ.get("SSH_CONNECTION", "").split() or [""])[0],
-        "tools": dict((t, bool(shutil.which(t))) for t in ("nft", "fio", "mdadm", "mkfs.xfs", "mkfs.ext4", "ssh", "scp", "rsync")),
+        # Tools the firewall (nft) and backup (off-host copy) roles install when missing; the disk role reads its own.
+        "tools": dict((t, bool(shutil.which(t))) for t in ("nft", "ssh", "scp", "rsync")),
         "account": account(p["user"], p["group"]),
         "units": units(p["units"]),
         "nft_tables": nft_tables(),
