@@ -107,6 +107,16 @@ def ts(delta):
     return (datetime.datetime.now(datetime.timezone.utc) - delta).strftime("%Y%m%dT%H%M%SZ")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def offhost_scp_key():
+    """etcd-br-2 copies its snapshots over scp to etcd-br-3 (molecule.yml host_vars): its key and the target directory
+    are in place before any test, since backup_now may take its snapshot on etcd-br-2."""
+    subprocess.run(["podman", "cp", os.path.join(REPO, ".lab", "ssh", "id_ed25519"), "etcd-br-2:/etc/etcd/offhost_ed25519"],
+                   check=True, env=PODMAN_ENV)
+    sh("etcd-br-2", "chown root:root /etc/etcd/offhost_ed25519 && chmod 600 /etc/etcd/offhost_ed25519")
+    sh("etcd-br-3", "mkdir -p /srv/etcd-offhost-scp")
+
+
 def test_timer_is_installed_and_scheduled():
     for m in MEMBERS:
         assert sh(m, "systemctl is-enabled etcd-backup.timer").stdout.strip() == "enabled"
@@ -316,11 +326,7 @@ def test_backup_now_fetches_a_verified_snapshot():
 def test_offhost_copy_over_scp():
     """etcd-br-2 copies its snapshots with scp to etcd-br-3 (molecule.yml host_vars); run last, so the DR tests
     above restore the snapshot they expect."""
-    src, dst = "etcd-br-2", "etcd-br-3"
-    subprocess.run(["podman", "cp", os.path.join(REPO, ".lab", "ssh", "id_ed25519"), "%s:/etc/etcd/offhost_ed25519" % src],
-                   check=True, env=PODMAN_ENV)
-    sh(src, "chown root:root /etc/etcd/offhost_ed25519 && chmod 600 /etc/etcd/offhost_ed25519")
-    sh(dst, "mkdir -p /srv/etcd-offhost-scp")
+    src, dst = "etcd-br-2", "etcd-br-3"  # key and target directory: the offhost_scp_key fixture
     proc = sh(src, "systemctl start etcd-backup.service", check=False)
     assert proc.returncode == 0, sh(src, "journalctl -u etcd-backup --no-pager -n 30").stdout
     snap = sorted(f for f in sh(src, "ls %s" % BACKUP_DIR).stdout.split() if f.endswith(".db"))[-1]
