@@ -40,7 +40,10 @@ options:
   value:
     description:
       - The value to store with O(state=present).
-      - Set O(hide_value=true) (or C(no_log) on the task) for secrets.
+      - The value is never written to the managed host's log (the module invocation line AnsibleModule sends to
+        syslog or the journal shows C(value=NOT_LOGGING_PARAMETER)), whatever O(hide_value) says.
+      - It is shown in the results and the diff unless O(hide_value=true). Set O(hide_value=true) (or C(no_log) on the
+        task) for secrets.
     type: str
   state:
     description:
@@ -149,7 +152,9 @@ def main():
     argument_spec = connection_argument_spec()
     argument_spec.update(
         key=dict(type='str', required=True, no_log=False),
-        value=dict(type='str'),
+        # Never written to the managed host's log: AnsibleModule logs its arguments (syslog/journal) while it is
+        # created, before hide_value could be read. Shown in the results unless hide_value=true (see below).
+        value=dict(type='str', no_log=True),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         prefix=dict(type='bool', default=False),
         hide_value=dict(type='bool', default=False),
@@ -161,8 +166,10 @@ def main():
     )
     params = module.params
     hide = params['hide_value']
-    if hide and params['value']:
-        module.no_log_values.add(params['value'])
+    if not hide and params['value']:
+        # value is no_log only so that the invocation log line never holds it; without hide_value the results
+        # show it as before.
+        module.no_log_values.discard(params['value'])
     if params['state'] == 'present' and params['prefix']:
         module.fail_json(msg='prefix=true is only allowed with state=absent')
     if params['state'] == 'absent' and params['value'] is not None:

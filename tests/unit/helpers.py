@@ -6,7 +6,21 @@ import json
 import socket
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19 (the lowest claimed version, 2.16, runs the unit tests too)
+    import contextlib
+    from unittest import mock
+
+    from ansible.module_utils import basic as _basic
+
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        """Expose the given module args to AnsibleModule instances created within this context."""
+        data = json.dumps(dict(ANSIBLE_MODULE_ARGS=args or {})).encode()
+        with mock.patch.object(_basic, "_ANSIBLE_ARGS", data):
+            yield
 
 
 def free_port():
