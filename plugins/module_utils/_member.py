@@ -13,6 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
+
 from urllib.parse import urlparse
 
 # etcd promotes a learner only when its match index is >= 90% of the leader's commit index
@@ -73,13 +75,29 @@ def parse_status(raw):
     }
 
 
+def normalize_host(host):
+    """Canonical form of a URL's host: lower case; an IP address in its compressed form, so the many
+    spellings of one IPv6 address (``fd00::1``, ``fd00:0:0::1``, ``FD00:0000::0001``) compare equal.
+    An IPv6 zone (``%eth0``) is kept as given."""
+    host = (host or '').lower()
+    zone = ''
+    if '%' in host:
+        host, zone = host.split('%', 1)
+        zone = '%' + zone
+    try:
+        return ipaddress.ip_address(host).compressed + zone
+    except ValueError:
+        return host + zone
+
+
 def normalize_url(url):
-    """Canonical form of a URL for exact comparison: lower-case scheme and host, explicit port,
-    no trailing slash.  ``https://Node1:2380/`` and ``https://node1:2380`` are the same URL;
-    ``https://10.0.0.1:2380`` and ``https://10.0.0.11:2380`` are not (no substring matching)."""
+    """Canonical form of a URL for exact comparison: lower-case scheme and host, IP addresses in compressed
+    form, explicit port, no trailing slash.  ``https://Node1:2380/`` and ``https://node1:2380`` are the same URL,
+    so are ``https://[fd00::1]:2380`` and ``https://[FD00:0:0::1]:2380``; ``https://10.0.0.1:2380`` and
+    ``https://10.0.0.11:2380`` are not (no substring matching)."""
     parsed = urlparse(url.strip())
     scheme = (parsed.scheme or '').lower()
-    host = (parsed.hostname or '').lower()
+    host = normalize_host(parsed.hostname)
     try:
         port = parsed.port
     except ValueError:

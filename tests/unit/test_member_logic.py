@@ -38,6 +38,14 @@ def test_parse_status():
     ("https://10.0.0.1:2380", "https://10.0.0.11:2380", False),
     ("https://10.0.0.1:2380", "http://10.0.0.1:2380", False),
     ("https://[::1]:2380", "https://[::1]:2380/", True),
+    # IPv6: one address, many spellings (zeros, case of hex digits, leading zeros)
+    ("https://[fd00::1]:2380", "https://[fd00:0:0::1]:2380", True),
+    ("https://[fd00::1]:2380", "https://[FD00:0000:0000:0000:0000:0000:0000:0001]:2380", True),
+    ("https://[2001:DB8::A]:2380", "https://[2001:db8:0:0:0:0:0:a]:2380/", True),
+    ("https://[fe80::1%25eth0]:2380", "https://[FE80:0::1%25eth0]:2380", True),
+    ("https://[fd00::1]:2380", "https://[fd00::10]:2380", False),
+    ("https://[fd00::1]:2380", "https://[fd00::1]:2381", False),
+    ("https://[fe80::1%25eth0]:2380", "https://[fe80::1%25eth1]:2380", False),
 ])
 def test_normalize_url(a, b, same):
     assert (M.normalize_url(a) == M.normalize_url(b)) is same
@@ -104,3 +112,12 @@ def test_pick_transferee():
     assert M.pick_transferee([A, B, C, L], "11", ["11", "12", "13", "14"], st)["id"] == "13"
     assert M.pick_transferee([A, B, C], "11", ["11", "12"], st)["id"] == "12"
     assert M.pick_transferee([A, L], "11", ["11", "14"]) is None
+
+
+def test_find_member_ipv6_spellings():
+    v6 = member(21, "v6", "https://[fd00::1]:2380")
+    other = member(22, "v6b", "https://[fd00::11]:2380")
+    assert M.find_member([v6, other], peer_urls=["https://[FD00:0:0::1]:2380"])["id"] == "21"
+    assert M.find_member([v6, other], name="v6", peer_urls=["https://[fd00:0000::0001]:2380"])["id"] == "21"
+    assert M.same_urls(["https://[fd00::1]:2380"], ["https://[fd00:0:0:0::1]:2380/"])
+    assert not M.same_urls(["https://[fd00::1]:2380"], ["https://[fd00::11]:2380"])
