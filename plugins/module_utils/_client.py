@@ -21,11 +21,14 @@ import base64
 import json
 import socket
 import ssl
+import time
 
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlparse
 from ansible.module_utils.urls import Request
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+
+from ansible_collections.quorum.etcd.plugins.module_utils._member import normalize_url
 
 DEFAULT_ENDPOINTS = ['https://127.0.0.1:2379']
 DEFAULT_TIMEOUT = 5.0
@@ -50,17 +53,22 @@ class EtcdError(Exception):
     """Base class of all errors raised by the client.
 
     ``endpoint`` is the endpoint that answered (or failed), ``code`` the gRPC status code
-    reported by the gateway (if any), ``status`` the HTTP status (if any).
+    reported by the gateway (if any), ``status`` the HTTP status (if any).  ``maybe_applied`` says
+    whether the request may have reached etcd and taken effect even so (a timeout, a connection
+    dropped after the request was sent): such a request is never resent when it is not idempotent.
     """
 
     kind = 'error'
 
-    def __init__(self, message, endpoint=None, code=None, status=None, errors=None):
+    def __init__(self, message, endpoint=None, code=None, status=None, errors=None, maybe_applied=None):
         super(EtcdError, self).__init__(message)
         self.message = message
         self.endpoint = endpoint
         self.code = code
         self.status = status
+        if maybe_applied is None:
+            maybe_applied = isinstance(self, EtcdTimeoutError)
+        self.maybe_applied = bool(maybe_applied)
         # For errors aggregated over several endpoints: list of per endpoint errors.
         self.errors = errors or []
 
@@ -121,6 +129,12 @@ class EtcdMemberExistsError(EtcdError):
 class EtcdRequestError(EtcdError):
     """Any other error reported by etcd (invalid argument, too many learners, ...)."""
     kind = 'request'
+
+
+class EtcdOutcomeUnknownError(EtcdTimeoutError):
+    """A request that is not idempotent timed out (or lost its connection) after it may have been sent, and
+    re-reading the cluster did not show it applied.  It was not resent: etcd may still apply it."""
+    kind = 'outcome_unknown'
 
 
 # gRPC codes (google.golang.org/grpc/codes)
@@ -220,6 +234,21 @@ def _is_timeout(reason):
     if isinstance(reason, socket.timeout):
         return True
     return 'timed out' in to_native(reason).lower()
+
+
+# Connection failures that happen before a request is sent (nothing reached etcd).
+_NOT_SENT = ('refused', 'name or service not known', 'nodename nor servname', 'temporary failure in name resolution',
+             'no route to host', 'network is unreachable', 'no address associated')
+
+
+def _maybe_sent(reason):
+    """Could the request have reached the server before this connection error?  False only for failures
+    that happen before anything is sent (refused, DNS, no route); a reset or a closed connection may come
+    after etcd received (and applied) the request."""
+    if isinstance(reason, (ConnectionRefusedError, socket.gaierror)):
+        return False
+    text = to_native(reason).lower()
+    return not any(s in text for s in _NOT_SENT)
 
 
 # --------------------------------------------------------------------------------------------
@@ -342,7 +371,7 @@ class EtcdClient(object):
                     'the server certificate is valid for this address)' % (endpoint, path, to_native(reason)),
                     endpoint=endpoint)
             raise EtcdConnectionError('%s%s: unreachable: %s' % (endpoint, path, to_native(reason)),
-                                      endpoint=endpoint)
+                                      endpoint=endpoint, maybe_applied=_maybe_sent(reason))
         except socket.timeout as e:
             raise EtcdTimeoutError('%s%s: timeout after %.1fs (%s)' % (
                 endpoint, path, timeout or self.timeout, to_native(e)), endpoint=endpoint)
@@ -362,7 +391,7 @@ class EtcdClient(object):
                 hint = ' (connection dropped during the request: the server may have rejected the TLS client ' \
                        'certificate, or it is not a TLS endpoint)'
             raise EtcdConnectionError('%s%s: unreachable: %s%s' % (endpoint, path, to_native(e), hint),
-                                      endpoint=endpoint)
+                                      endpoint=endpoint, maybe_applied=_maybe_sent(e))
         except ValueError as e:
             # e.g. unreadable certificate/key files, which Python reports while building the context
             raise EtcdTLSError('%s%s: TLS/certificate problem: %s' % (endpoint, path, to_native(e)),
@@ -383,8 +412,13 @@ class EtcdClient(object):
         n = len(self.endpoints)
         return [(i % n, self.endpoints[i % n]) for i in range(self._preferred, self._preferred + n)]
 
-    def call(self, path, body=None, endpoint=None, method='POST', timeout=None):
-        """POST ``body`` to ``path``; returns the decoded JSON answer.  See the class docstring for failover."""
+    def call(self, path, body=None, endpoint=None, method='POST', timeout=None, idempotent=True):
+        """POST ``body`` to ``path``; returns the decoded JSON answer.  See the class docstring for failover.
+
+        With ``idempotent=False`` the request goes to the next endpoint only when the previous one certainly did
+        not receive it (connection refused, TLS handshake, no leader); after a timeout or a dropped connection
+        the error is raised at once (its ``maybe_applied`` is true), never resent: see ``_unsure``.
+        """
         if body is None and method == 'POST':
             body = {}
         if endpoint is not None:
@@ -394,11 +428,50 @@ class EtcdClient(object):
             try:
                 result = self._request(ep, method, path, body, timeout)
             except FAILOVER_ERRORS as e:
+                if not idempotent and e.maybe_applied:
+                    raise
                 errors.append(e)
                 continue
             self._preferred = index
             return result
         raise aggregate_errors(errors, path)
+
+    def _unsure(self, path, body, applied, endpoint=None):
+        """Send a request that must not be sent twice (member add/remove/promote, put, delete).
+
+        When the outcome is unknown (timeout, connection dropped after sending), the request is not resent to
+        another endpoint: ``applied()`` re-reads the cluster (linearizable reads, with failover) until it shows
+        the request applied, for at most ``self.timeout`` seconds (5 at most).  It returns the answer to give
+        the caller in place of etcd's (with ``outcome_verified_by_read`` set), or None while the change is not
+        visible.  When it never shows, EtcdOutcomeUnknownError is raised: etcd may still apply the request, so
+        the caller reads the state again before deciding anything (the modules do on their next run).
+        """
+        try:
+            return self.call(path, body, endpoint=endpoint, idempotent=False)
+        except EtcdError as e:
+            if not e.maybe_applied:
+                raise
+            first = e
+        deadline = time.time() + min(self.timeout, 5.0)
+        last_read_error = None
+        while True:
+            try:
+                answer = applied()
+                last_read_error = None
+            except EtcdError as e:
+                answer = None
+                last_read_error = e
+            if answer is not None:
+                answer['outcome_verified_by_read'] = str(first)
+                return answer
+            if time.time() >= deadline:
+                break
+            time.sleep(0.2)
+        seen = ('cannot re-read the cluster: %s' % last_read_error) if last_read_error else \
+            're-reading the cluster does not show it applied'
+        raise EtcdOutcomeUnknownError(
+            '%s: outcome unknown (%s); not resent to another endpoint, %s. etcd may still apply it: read the '
+            'state again before retrying' % (path, first, seen), endpoint=first.endpoint, errors=[first])
 
     # -- cluster --------------------------------------------------------------------------
 
@@ -406,17 +479,39 @@ class EtcdClient(object):
         body = {'linearizable': True} if linearizable else {}
         return self.call('/v3/cluster/member/list', body, endpoint=endpoint)
 
+    def _members_where(self, test):
+        """A linearizable member list (as etcd answers it) when ``test(raw members)`` holds, else None."""
+        response = self.member_list(linearizable=True)
+        return response if test(response.get('members') or []) else None
+
     def member_add(self, peer_urls, is_learner=True):
-        return self.call('/v3/cluster/member/add', {'peerURLs': list(peer_urls), 'isLearner': bool(is_learner)})
+        """Add a member.  Not resent after a timeout: the member list tells whether it was added."""
+        wanted = set(normalize_url(u) for u in peer_urls)
+
+        def applied():
+            def added(members):
+                return [m for m in members if wanted & set(normalize_url(u) for u in m.get('peerURLs') or [])]
+            response = self._members_where(added)
+            if response is not None:
+                response['member'] = added(response['members'])[0]
+            return response
+        return self._unsure('/v3/cluster/member/add', {'peerURLs': list(peer_urls), 'isLearner': bool(is_learner)},
+                            applied)
 
     def member_remove(self, member_id, endpoint=None):
-        return self.call('/v3/cluster/member/remove', {'ID': str(to_int(member_id))}, endpoint=endpoint)
+        """Remove a member.  Not resent after a timeout: the member list tells whether it is gone."""
+        member_id = to_int(member_id)
+        return self._unsure('/v3/cluster/member/remove', {'ID': str(member_id)}, lambda: self._members_where(
+            lambda members: not [m for m in members if to_int(m.get('ID')) == member_id]), endpoint=endpoint)
 
     def member_update(self, member_id, peer_urls):
         return self.call('/v3/cluster/member/update', {'ID': str(to_int(member_id)), 'peerURLs': list(peer_urls)})
 
     def member_promote(self, member_id):
-        return self.call('/v3/cluster/member/promote', {'ID': str(to_int(member_id))})
+        """Promote a learner.  Not resent after a timeout: the member list tells whether it votes now."""
+        member_id = to_int(member_id)
+        return self._unsure('/v3/cluster/member/promote', {'ID': str(member_id)}, lambda: self._members_where(
+            lambda members: [m for m in members if to_int(m.get('ID')) == member_id and not m.get('isLearner')]))
 
     # -- maintenance ----------------------------------------------------------------------
 
@@ -468,25 +563,50 @@ class EtcdClient(object):
                 'revision': to_int((result.get('header') or {}).get('revision'))}
 
     def put(self, key, value, prev_kv=False, lease=0):
+        """Write a key.  Not resent after a timeout (a late second write could overwrite another writer's newer
+        value): a linearizable read tells whether the value is there.  Then ``prev_kv`` is None (unknown) and
+        ``outcome_verified_by_read`` is set."""
         body = {'key': b64(key), 'value': b64(value)}
         if prev_kv:
             body['prev_kv'] = True
         if lease:
             body['lease'] = str(to_int(lease))
-        result = self.call('/v3/kv/put', body)
-        return {'prev_kv': decode_kv(result['prev_kv']) if result.get('prev_kv') else None,
-                'revision': to_int((result.get('header') or {}).get('revision'))}
+        wanted = to_bytes(value, errors='surrogate_or_strict')
+
+        def applied():
+            found = self.range(key)
+            if found['kvs'] and found['kvs'][0]['value'] == wanted:
+                return {'header': {'revision': str(found['revision'])}}
+            return None
+        result = self._unsure('/v3/kv/put', body, applied)
+        out = {'prev_kv': decode_kv(result['prev_kv']) if result.get('prev_kv') else None,
+               'revision': to_int((result.get('header') or {}).get('revision'))}
+        if result.get('outcome_verified_by_read'):
+            out['outcome_verified_by_read'] = result['outcome_verified_by_read']
+        return out
 
     def delete_range(self, key, prefix=False, prev_kv=False):
+        """Delete a key (or prefix).  Not resent after a timeout (a second delete would report 0 keys deleted, or
+        delete keys written meanwhile): a linearizable read tells whether the keys are gone.  Then ``deleted`` is
+        None (etcd's count is unknown) and ``outcome_verified_by_read`` is set."""
         body = {'key': b64(key)}
         if prefix:
             body['range_end'] = b64(prefix_range_end(key))
         if prev_kv:
             body['prev_kv'] = True
-        result = self.call('/v3/kv/deleterange', body)
-        return {'deleted': to_int(result.get('deleted')),
-                'prev_kvs': [decode_kv(kv) for kv in result.get('prev_kvs') or []],
-                'revision': to_int((result.get('header') or {}).get('revision'))}
+
+        def applied():
+            found = self.range(key, prefix=prefix, count_only=True)
+            if found['count'] == 0:
+                return {'header': {'revision': str(found['revision'])}, 'deleted': None}
+            return None
+        result = self._unsure('/v3/kv/deleterange', body, applied)
+        out = {'deleted': to_int(result.get('deleted')) if result.get('deleted', 0) is not None else None,
+               'prev_kvs': [decode_kv(kv) for kv in result.get('prev_kvs') or []],
+               'revision': to_int((result.get('header') or {}).get('revision'))}
+        if result.get('outcome_verified_by_read'):
+            out['outcome_verified_by_read'] = result['outcome_verified_by_read']
+        return out
 
 
 def decode_kv(kv):

@@ -207,10 +207,17 @@ def main():
                     deleted = client.delete_range(key, prefix=params['prefix'], prev_kv=True)
                 except EtcdError as e:
                     fail_on_error(module, e, prefix='cannot delete %s' % key)
-                result['deleted'] = deleted['deleted']
-                result['kvs'] = [key_values.kv_out(kv) for kv in deleted['prev_kvs']]
                 result['revision'] = deleted['revision']
-                result['changed'] = deleted['deleted'] > 0
+                if deleted['deleted'] is None:
+                    # The answer was lost (timeout) and a re-read shows the keys gone: the keys read before
+                    # are the ones deleted (the client does not resend a delete).
+                    result['deleted'] = len(kvs)
+                    module.warn('etcd did not answer the delete in time; a re-read shows the keys gone: %s'
+                                % deleted.get('outcome_verified_by_read'))
+                else:
+                    result['deleted'] = deleted['deleted']
+                    result['kvs'] = [key_values.kv_out(kv) for kv in deleted['prev_kvs']]
+                    result['changed'] = deleted['deleted'] > 0
 
     if module._diff:
         result['diff'] = dict(before=before, after=after)

@@ -12,6 +12,7 @@ import json
 import random
 import ssl
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HTTP_STATUS = {3: 400, 4: 504, 5: 404, 6: 409, 7: 403, 9: 400, 14: 503, 16: 401}
@@ -60,11 +61,28 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
         cluster.calls.append((member_id, self.path, body))
+        with cluster.lock:
+            fault = cluster.faults.pop(self.path, None)
+        if fault == "timeout-before-apply":
+            return self._send(504, {"code": 4, "message": "etcdserver: request timed out"})
         try:
             with cluster.lock:
                 payload = cluster.handle(member_id, self.path, body)
         except GrpcError as e:
             return self._send(HTTP_STATUS.get(e.code, 500), {"code": e.code, "message": e.message})
+        if fault == "timeout-after-apply":
+            # etcd applied the request but answered "request timed out" (e.g. a slow commit)
+            return self._send(504, {"code": 4, "message": "etcdserver: request timed out, possibly due to "
+                                                          "previous leader failure"})
+        if fault == "hang-after-apply":
+            # applied, but the answer comes after the client gave up (client-side timeout)
+            time.sleep(cluster.hang_seconds)
+            self.close_connection = True
+            return None
+        if fault == "drop-after-apply":
+            # applied, then the connection drops without an answer
+            self.close_connection = True
+            return None
         self._send(200, payload)
 
 
@@ -93,6 +111,10 @@ class FakeCluster:
         self.term = 2
         self.index = 100
         self.denied_paths = set()
+        # path -> fault for the next request to that path (any member), used once:
+        # timeout-before-apply, timeout-after-apply, hang-after-apply (hang_seconds), drop-after-apply
+        self.faults = {}
+        self.hang_seconds = 1.5
         self.leader = None
         for i, name in enumerate(names):
             mid = self._new_id()
