@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Read-only host probe of quorum.etcd's _common role: what every role needs to know about a member, in one run.
 
-Run by ansible.builtin.script with its parameters as base64-encoded JSON ({"user": ..., "group": ..., "units": [...]});
+Run by ansible.builtin.script with its parameters as base64-encoded JSON ({"user": ..., "group": ..., "units": [...],
+"ca_cert": ..., "data_dir": ..., "install_dir": ...});
 prints one JSON object {"host": {...}}: names (hostname, FQDN), whether it is a container, the address Ansible
 connects from, which tools exist, the etcd account, the state of the collection's systemd units and the nftables
 tables loaded. Changes nothing."""
@@ -87,13 +88,60 @@ def nft_tables():
     return [" ".join(line.split()[1:]) for line in out.splitlines() if line.startswith("table ")] if rc == 0 else []
 
 
+def fqdn(hostname, hosts_file="/etc/hosts"):
+    """The host's fully qualified name from local files only (no DNS query, which can flicker and would change the
+    certificates' names): the kernel host name when it holds a dot, else the first name in /etc/hosts that begins
+    with the short name and a dot; the short name when neither exists."""
+    if "." in hostname:
+        return hostname
+    try:
+        with open(hosts_file) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return hostname
+    for line in lines:
+        names = line.split("#", 1)[0].split()[1:]
+        if hostname in names:
+            for name in names:
+                if name.startswith(hostname + ".") and not name.endswith("."):
+                    return name
+    return hostname
+
+
+def read_text(path, limit=1 << 20):
+    """A small public file's text ("" when it is absent or unreadable)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(limit).decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def etcd_state(data_dir, install_dir, run_dir="/run/etcd"):
+    """What a guard needs before any change: whether the member has data, whether etcd runs (the marker the
+    unit's ExecStartPre writes into its runtime directory, which systemd removes when etcd stops) and the release
+    the install directory's current link points at ("" when none)."""
+    try:
+        running = any(n.startswith("started") for n in os.listdir(run_dir))
+    except OSError:
+        running = False
+    try:
+        current = os.path.basename(os.readlink(os.path.join(install_dir, "current")))
+    except OSError:
+        current = ""
+    return {"data": os.path.isdir(os.path.join(data_dir, "member")), "running": running,
+            "installed": current[len("etcd-v"):] if current.startswith("etcd-v") else ""}
+
+
 def main():
-    p = {"user": "etcd", "group": "etcd", "units": []}
+    p = {"user": "etcd", "group": "etcd", "units": [], "ca_cert": "", "data_dir": "/var/lib/etcd",
+         "install_dir": "/opt/etcd"}
     if len(sys.argv) > 1:
         p.update(json.loads(base64.b64decode(sys.argv[1]).decode("utf-8")))
+    name = socket.gethostname()
     result = {
-        "hostname": socket.gethostname().split(".")[0],
-        "fqdn": socket.getfqdn(),
+        "hostname": name.split(".")[0],
+        "fqdn": fqdn(name),
         "container": container(),
         # The address Ansible connects from (the firewall role lets it reach the client port).
         "ssh_client": (os.environ.get("SSH_CONNECTION", "").split() or [""])[0],
@@ -102,6 +150,9 @@ def main():
         "account": account(p["user"], p["group"]),
         "units": units(p["units"]),
         "nft_tables": nft_tables(),
+        # The trusted CA installed on the member (public), compared with the controller's before any change.
+        "ca_pem": read_text(p["ca_cert"]) if p["ca_cert"] else "",
+        "etcd": etcd_state(p["data_dir"], p["install_dir"]),
     }
     print(json.dumps({"host": result}))
 
