@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+import re
 
 from urllib.parse import urlparse
 
@@ -156,6 +157,43 @@ def find_member(members, name=None, peer_urls=None, member_id=None):
     return member
 
 
+_HEX_ID = re.compile(r'(?:0x)?([0-9a-fA-F]{1,16})\Z')
+
+
+def parse_member_id(text):
+    """A member ID as etcdctl prints it (hex, up to 16 digits, an optional 0x) as an int; ValueError otherwise."""
+    match = _HEX_ID.match(str(text).strip())
+    if not match or int(match.group(1), 16) == 0:
+        raise ValueError('%r is not a member ID (hex, as etcdctl member list prints it, e.g. 8e9e05c52164694d)'
+                         % (text,))
+    return int(match.group(1), 16)
+
+
+def resolve_member_ref(members, ref):
+    """Find the member ``ref`` names: a peer URL (it has ``://``), else an exact name or a hex ID.
+
+    Returns ``(member or None, how)`` where ``how`` says what matched (``name``, ``peer URL``, ``ID``).  A
+    member that was added but never started has no name: it is found by peer URL or ID.  Raises
+    MemberMatchError when ``ref`` is the name of one member and the ID of another.
+    """
+    ref = (ref or '').strip()
+    if not ref:
+        raise MemberMatchError('no member given (a name, a peer URL or an ID in hex)')
+    if '://' in ref:
+        return find_member(members, peer_urls=[ref]), 'peer URL'
+    by_name = find_member(members, name=ref)
+    try:
+        by_id = find_member(members, member_id=parse_member_id(ref))
+    except ValueError:
+        by_id = None
+    if by_name and by_id and by_name['id'] != by_id['id']:
+        raise MemberMatchError('%r is the name of %s and the ID of %s; give a peer URL instead' % (
+            ref, describe(by_name), describe(by_id)))
+    if by_name:
+        return by_name, 'name'
+    return by_id, ('ID' if by_id else None)
+
+
 def voters(members):
     return [m for m in members if not m['is_learner']]
 
@@ -187,8 +225,11 @@ def check_removal(members, target_id, healthy_ids):
         return False, ('the cluster has no quorum now: %d of %d voters healthy, %d needed' % (
             len(healthy_now), len(all_voters), quorum(len(all_voters))))
     remaining = [m for m in all_voters if m['id'] != target_id]
+    if not remaining and len(members) == 1:
+        return False, '%s is the last member; removing it would destroy the cluster. Refused.' % describe(target)
     if not remaining:
-        return False, 'member %s is the last voting member' % describe(target)
+        return False, ('%s is the last voting member; the learners left cannot elect a leader. Refused.'
+                       % describe(target))
     healthy_after = [m for m in remaining if m['id'] in healthy]
     needed = quorum(len(remaining))
     if len(healthy_after) < needed:

@@ -46,7 +46,7 @@ options:
     description:
       - Name of the member (etcd C(--name)).
       - Required with O(state=present); it is used in RV(initial_cluster).
-      - With O(state=absent), the member to remove is found by O(name) or O(peer_urls).
+      - With O(state=absent), the member to remove is found by O(name), O(peer_urls), O(member_id) or O(member).
     type: str
   peer_urls:
     description:
@@ -55,6 +55,25 @@ options:
         fails, unless O(update_peer_urls=true).
     type: list
     elements: str
+  member_id:
+    description:
+      - With O(state=absent), the ID of the member to remove, in hex as C(etcdctl member list) prints it (for example
+        V(8e9e05c52164694d)). A member that was added but never started has no name; its ID or peer URL finds it.
+      - Not allowed with O(state=present).
+    type: str
+  member:
+    description:
+      - With O(state=absent), the member to remove given as one string, as an operator types it: a peer URL (it
+        contains V(://)), else a member name or an ID in hex. A string that is the name of one member and the ID of
+        another is refused as ambiguous.
+      - Mutually exclusive with O(name), O(peer_urls) and O(member_id); not allowed with O(state=present).
+    type: str
+  must_exist:
+    description:
+      - With O(state=absent), fail when no member matches, naming the cluster's members (a typo in a name would
+        otherwise pass as "already removed"). With V(false), a missing member is not a change.
+    type: bool
+    default: false
   state:
     description:
       - V(present) makes sure the member exists (and is promoted when O(promote=true)).
@@ -126,6 +145,12 @@ EXAMPLES = r'''
   quorum.etcd.etcd_member:
     peer_urls: ["https://10.0.0.15:2380"]
     state: absent
+
+- name: Remove the member an operator named by name, peer URL or hex ID; a typo fails, naming the members
+  quorum.etcd.etcd_member:
+    member: 8e9e05c52164694d
+    must_exist: true
+    state: absent
 '''
 
 RETURN = r'''
@@ -184,6 +209,11 @@ cluster_id:
   description: Cluster id (decimal string).
   returned: always
   type: str
+matched_by:
+  description: What O(member) matched (V(name), V(peer URL) or V(ID)).
+  returned: when O(member) is given and a member matched
+  type: str
+  sample: ID
 '''
 
 import time
@@ -215,7 +245,9 @@ from ansible_collections.quorum.etcd.plugins.module_utils._member import (
     initial_cluster,
     learner_caught_up,
     parse_member,
+    parse_member_id,
     parse_members,
+    resolve_member_ref,
     same_urls,
     summary,
 )
@@ -263,10 +295,27 @@ class MemberModule(object):
             members, self.result['cluster_id'] = list_members(self.client)
         except EtcdError as e:
             self.fail('cannot list members', e)
+        how = None
         try:
-            member = find_member(members, name=self.params['name'], peer_urls=self.params['peer_urls'])
-        except MemberMatchError as e:
+            if self.params['member'] is not None:
+                member, how = resolve_member_ref(members, self.params['member'])
+            else:
+                member_id = None
+                if self.params['member_id'] is not None:
+                    member_id = parse_member_id(self.params['member_id'])
+                member = find_member(members, name=self.params['name'], peer_urls=self.params['peer_urls'],
+                                     member_id=member_id)
+        except (MemberMatchError, ValueError) as e:
             self.fail('cannot identify the member: %s' % e)
+        if member is None and self.params['state'] == 'absent' and self.params['must_exist']:
+            asked = self.params['member'] or ', '.join(
+                '%s=%s' % (k, ','.join(v) if isinstance(v, list) else v)
+                for k, v in (('name', self.params['name']), ('peer_urls', self.params['peer_urls']),
+                             ('member_id', self.params['member_id'])) if v)
+            self.fail('%s is not a member of the cluster (no member has this name, peer URL or ID); nothing was '
+                      'removed. Members: %s' % (asked, '; '.join(summary(members))), members=members)
+        if how:
+            self.result['matched_by'] = how
         if self.params['state'] == 'present':
             self.present(members, member)
         else:
@@ -436,15 +485,29 @@ def main():
         promote=dict(type='bool', default=True),
         update_peer_urls=dict(type='bool', default=False),
         catch_up_timeout=dict(type='float', default=60.0),
+        member_id=dict(type='str'),
+        member=dict(type='str'),
+        must_exist=dict(type='bool', default=False),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
         required_if=[('state', 'present', ('name', 'peer_urls'))],
-        required_one_of=[('name', 'peer_urls')],
+        required_one_of=[('name', 'peer_urls', 'member_id', 'member')],
+        mutually_exclusive=[('member', 'name'), ('member', 'peer_urls'), ('member', 'member_id')],
     )
-    if module.params['peer_urls'] is not None and not module.params['peer_urls']:
+    params = module.params
+    if params['peer_urls'] is not None and not params['peer_urls']:
         module.fail_json(msg='peer_urls must not be empty')
+    if params['state'] == 'present' and (params['member_id'] is not None or params['member'] is not None):
+        module.fail_json(msg='member_id and member select a member to remove: only with state=absent')
+    if params['member'] is not None and not params['member'].strip():
+        module.fail_json(msg='member must not be empty: a name, a peer URL or an ID in hex')
+    if params['member_id'] is not None:
+        try:
+            parse_member_id(params['member_id'])
+        except ValueError as e:
+            module.fail_json(msg='member_id: %s' % e)
     MemberModule(module).run()
 
 
