@@ -1,7 +1,11 @@
-"""Membership life cycle under load: scale 3 -> 5, remove two, refuse a removal that breaks quorum, replace a
-member whose host was destroyed, then a setting change that restarts every member in turn (leader last). A writer
-outside the cluster's hosts writes about 20 keys/s throughout; at the end no write has failed and every member
-reports the same hashkv.
+"""Membership life cycle under load: scale 3 -> 5 through a scale-out killed (SIGKILL) between the start and the
+promotion of a learner that an earlier run had added without starting, and resumed by the next run; remove two,
+refuse a removal that breaks quorum, replace a member whose host was destroyed, then a setting change that restarts
+every member in turn (leader last) and removes an unstarted learner that is not in the inventory. A writer outside
+the cluster's hosts writes about 20 keys/s throughout; at the end no write has failed, every acknowledged write is
+readable and every member reports the same hashkv. Last, with the writer stopped, the two spare hosts bootstrap a
+cluster of their own: the run is killed after the first member created data, the next run refuses with the way out,
+and etcd_bootstrap_reset moves the partial data aside and bootstraps again with a new initial cluster token.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import ssl
 import subprocess
 import threading
@@ -34,17 +39,73 @@ ENV = dict(
 )
 
 
-def playbook(name, *extra, check=True):
-    """Run a playbook of the collection; the cluster is the group etcd_initial unless extra vars say otherwise."""
-    cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(REPO, "playbooks", name)]
+def playbook_cmd(name, extra, inventories=()):
+    cmd = ["ansible-playbook", "-i", INVENTORY] + [a for i in inventories for a in ("-i", i)]
+    cmd.append(os.path.join(REPO, "playbooks", name))
     if not any(e.startswith("etcd_cluster_group=") for e in extra):
-        extra = extra + ("etcd_cluster_group=etcd_initial",)
+        extra = tuple(extra) + ("etcd_cluster_group=etcd_initial",)
     for e in extra:
         cmd += ["-e", e]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=ENV, cwd=REPO, check=False)
+    return cmd
+
+
+def playbook(name, *extra, check=True, inventories=()):
+    """Run a playbook of the collection; the cluster is the group etcd_initial unless extra vars say otherwise."""
+    proc = subprocess.run(playbook_cmd(name, extra, inventories), capture_output=True, text=True, env=ENV, cwd=REPO,
+                          check=False)
     if check:
         assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     return proc
+
+
+def playbook_killed(name, *extra, marker, before_kill=None, inventories=()):
+    """Run a playbook and SIGKILL it (its whole process group) once ``marker`` (a task line) appears in its output,
+    after ``before_kill()`` returned. Returns the output up to the kill."""
+    proc = subprocess.Popen(playbook_cmd(name, extra, inventories), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=dict(ENV, PYTHONUNBUFFERED="1"), cwd=REPO, start_new_session=True)
+    out = []
+    killed = False
+    try:
+        for line in proc.stdout:
+            out.append(line)
+            if marker in line:
+                if before_kill is not None:
+                    before_kill()
+                os.killpg(proc.pid, signal.SIGKILL)
+                killed = True
+                break
+    finally:
+        if not killed:
+            proc.kill()
+        proc.wait(60)
+    assert killed, "marker %r never appeared:\n%s" % (marker, "".join(out[-80:]))
+    return "".join(out)
+
+
+def sh(host, script, check=True):
+    return subprocess.run(["podman", "exec", host, "sh", "-c", script], capture_output=True, text=True, env=ENV,
+                          check=check)
+
+
+def config_token(host):
+    text = sh(host, "cat /etc/etcd/etcd.conf.yml").stdout
+    return re.search(r"^initial-cluster-token: (\S+)$", text, re.M).group(1)
+
+
+def task_output(text, task):
+    """The lines a task printed (from its TASK line to the next TASK or PLAY line)."""
+    start = text.find("TASK [%s]" % task)
+    if start < 0:
+        return ""
+    end = min([i for i in (text.find("\nTASK [", start + 1), text.find("\nPLAY", start + 1)) if i >= 0] or [len(text)])
+    return text[start:end]
+
+
+def wait_for(what, predicate, timeout=120):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting for %s" % what
+        time.sleep(1)
 
 
 def etcdctl(*args, hosts=None, check=True):
@@ -103,6 +164,7 @@ class Writer(threading.Thread):
         self.ctx.load_cert_chain(os.path.join(PKI, "clients", "admin.crt"), os.path.join(PKI, "clients", "admin.key"))
         self.stop = threading.Event()
         self.ok = 0
+        self.acknowledged = []
         self.failed = 0
         self.errors = []
 
@@ -133,6 +195,7 @@ class Writer(threading.Thread):
                     last = "%s: %s" % (ip, e)
             if done:
                 self.ok += 1
+                self.acknowledged.append(key)
             else:
                 self.failed += 1
                 self.errors.append(last)
@@ -151,9 +214,29 @@ def writer():
 
 def test_membership_life_cycle(writer):
     assert voters() == HOSTS[:3]
+    # A new cluster's initial cluster token is its name and a random part, the same on every member.
+    tokens = {config_token(h) for h in HOSTS[:3]}
+    assert len(tokens) == 1 and re.match(r"^molecule-mm-[0-9a-f]{12}$", tokens.pop())
 
-    # Scale out 3 -> 5: each new host joins as a learner and is promoted.
-    playbook("scale_out.yml", "etcd_cluster_group=etcd")
+    # An earlier run added etcd-mm-4 (member add) and stopped before starting it: the next run starts it. That run
+    # is killed (SIGKILL) between the start of the learner and its promotion.
+    etcdctl("member", "add", "etcd-mm-4", "--learner", "--peer-urls=https://%s:2380" % IP["etcd-mm-4"])
+
+    def learner_started():
+        # What the killed task had asked systemd for (the kill may land before the job was queued).
+        sh("etcd-mm-4", "systemctl start etcd")
+        wait_for("etcd-mm-4 started as a learner",
+                 lambda: [m for m in members() if m.get("name") == "etcd-mm-4" and m.get("isLearner")])
+
+    playbook_killed("scale_out.yml", "etcd_cluster_group=etcd",
+                    marker="TASK [quorum.etcd.etcd : Start etcd on the joining host]", before_kill=learner_started)
+    assert [m["name"] for m in members() if m.get("isLearner")] == ["etcd-mm-4"]
+    # Scale out 3 -> 5, resumed: the learner left by the killed run is promoted, then etcd-mm-5 joins as a learner
+    # and is promoted; the run ends with the convergence check.
+    out = playbook("scale_out.yml", "etcd_cluster_group=etcd")
+    assert "changed: [etcd-mm-1] => (item=etcd-mm-4)" in task_output(
+        out.stdout, "quorum.etcd.etcd : Promote those learners once they have caught up"), out.stdout[-6000:]
+    assert "Converged: 5 started voting members" in out.stdout
     assert voters() == HOSTS
     assert not [m for m in members() if m.get("isLearner")]
 
@@ -196,6 +279,9 @@ def test_membership_life_cycle(writer):
     assert voters() == HOSTS[:3]
     wait_healthy(HOSTS[:3])
 
+    # A learner added but never started whose peer URL is not in the inventory (etcd-mm-5 is not in etcd_initial):
+    # the next run removes it (no data, no vote).
+    etcdctl("member", "add", "stray", "--learner", "--peer-urls=https://%s:2380" % IP["etcd-mm-5"])
     # A setting that needs a restart: the members restart one at a time behind the health gate, the leader last,
     # while the writer keeps writing.
     lead = leader(HOSTS[:3])
@@ -209,6 +295,9 @@ def test_membership_life_cycle(writer):
         assert after[h][0] > before[h][1], "%s was not restarted" % h
     for prev, nxt in zip(order, order[1:]):
         assert after[prev][1] < after[nxt][0], "%s restarted before %s was ready again" % (nxt, prev)
+    assert "Remove learners that were added but never started" in out.stdout
+    assert not [m for m in members() if IP["etcd-mm-5"] in ",".join(m.get("peerURLs", []))]
+    assert len(members()) == 3
     wait_healthy(HOSTS[:3])
 
     time.sleep(2)
@@ -216,6 +305,9 @@ def test_membership_life_cycle(writer):
     writer.join(30)
     assert writer.ok > 100, "the writer made only %d writes" % writer.ok
     assert writer.failed == 0, writer.errors[:5]
+    stored = set(etcdctl("get", "--prefix", "--keys-only", "/writer/").stdout.split())
+    lost = [k for k in writer.acknowledged if k not in stored]
+    assert not lost, "%d acknowledged writes are not readable: %s" % (len(lost), lost[:5])
 
     hashes = json.loads(etcdctl("endpoint", "hashkv", "-w", "json", hosts=HOSTS[:3]).stdout)
     assert len(hashes) == 3
@@ -223,3 +315,48 @@ def test_membership_life_cycle(writer):
     # a rerun of site.yml (same settings) changes nothing
     out = playbook("site.yml", "etcd_log_level=warn")
     assert "changed=0" in out.stdout and "changed=1" not in out.stdout
+
+
+def test_a_bootstrap_killed_after_the_first_member_created_data_is_reset_only_when_confirmed(tmp_path):
+    """The spare hosts etcd-mm-4 and etcd-mm-5 (removed above: etcd stopped, data moved aside) bootstrap a cluster of
+    their own. No writer: a cluster that never formed serves nobody."""
+    spare = HOSTS[3:]
+    inventory = tmp_path / "spare.yml"
+    inventory.write_text("etcd_spare:\n  hosts:\n" + "".join("    %s: {}\n" % h for h in spare))
+    group = ("etcd_cluster_group=etcd_spare",)
+    for h in spare:
+        assert sh(h, "test -e /var/lib/etcd/member", check=False).returncode != 0
+    # etcd on etcd-mm-5 cannot start until the test says so (a drop-in outside the collection's files): etcd-mm-4
+    # starts alone, creates its data and waits for a quorum that never comes.
+    sh("etcd-mm-5", "mkdir -p /etc/systemd/system/etcd.service.d && printf '[Service]\\nExecStartPre=/bin/sh -c "
+                    "\"while [ ! -e /run/quorum-test-go ]; do sleep 1; done\"\\n' "
+                    "> /etc/systemd/system/etcd.service.d/hold.conf && systemctl daemon-reload")
+    try:
+        playbook_killed("site.yml", *group, inventories=(str(inventory),),
+                        marker="TASK [quorum.etcd.etcd : Enable and start etcd]",
+                        before_kill=lambda: wait_for("data on etcd-mm-4", lambda: sh(
+                            "etcd-mm-4", "test -d /var/lib/etcd/member", check=False).returncode == 0))
+    finally:
+        sh("etcd-mm-5", "systemctl stop etcd; rm -f /etc/systemd/system/etcd.service.d/hold.conf; "
+                        "systemctl daemon-reload", check=False)
+    assert sh("etcd-mm-5", "test -e /var/lib/etcd/member", check=False).returncode != 0
+    partial_token = config_token("etcd-mm-4")
+
+    # The next run says what happened and what to do, and changes nothing.
+    out = playbook("site.yml", *group, check=False, inventories=(str(inventory),))
+    assert out.returncode != 0
+    assert "did not complete" in out.stdout and "-e etcd_bootstrap_reset=molecule-mm" in out.stdout, out.stdout[-4000:]
+    assert sh("etcd-mm-4", "test -d /var/lib/etcd/member", check=False).returncode == 0
+
+    # Confirmed: the partial data is moved aside (never deleted) and the cluster is bootstrapped with a new token.
+    out = playbook("site.yml", *group, "etcd_bootstrap_reset=molecule-mm", inventories=(str(inventory),))
+    assert "Converged: 2 started voting members" in out.stdout
+    assert sh("etcd-mm-4", "ls -d /var/lib/etcd/member.partial-*").stdout.strip()
+    tokens = {config_token(h) for h in spare}
+    assert len(tokens) == 1
+    token = tokens.pop()
+    assert re.match(r"^molecule-mm-[0-9a-f]{12}$", token) and token != partial_token
+    status = json.loads(etcdctl("endpoint", "status", "-w", "json", hosts=spare).stdout)
+    assert len({s["Status"]["header"]["cluster_id"] for s in status}) == 1
+    main = json.loads(etcdctl("endpoint", "status", "-w", "json", hosts=HOSTS[:1]).stdout)
+    assert status[0]["Status"]["header"]["cluster_id"] != main[0]["Status"]["header"]["cluster_id"]
