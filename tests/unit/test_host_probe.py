@@ -76,3 +76,40 @@ def test_the_script_prints_one_json_object():
     host = json.loads(proc.stdout)["host"]
     assert set(host) >= {"hostname", "fqdn", "container", "ssh_client", "tools", "account", "units", "nft_tables"}
     assert host["account"]["user"]["uid"] == 0
+
+
+def test_fqdn_comes_from_local_files_only(tmp_path, monkeypatch):
+    probe = load()
+
+    def no_dns(*args, **kwargs):
+        raise AssertionError("the probe asked DNS")
+
+    monkeypatch.setattr(probe.socket, "getfqdn", no_dns)
+    monkeypatch.setattr(probe.socket, "gethostbyname", no_dns)
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n10.0.0.1 m1.example.org m1 # the member\n")
+    assert probe.fqdn("m1", str(hosts)) == "m1.example.org"
+    assert probe.fqdn("m1.corp.example", str(hosts)) == "m1.corp.example"
+    assert probe.fqdn("m2", str(hosts)) == "m2"
+    assert probe.fqdn("m1", str(tmp_path / "missing")) == "m1"
+
+
+def test_the_trusted_ca_is_the_one_the_configuration_names(tmp_path):
+    probe = load()
+    conf = tmp_path / "etcd.conf.yml"
+    conf.write_text("name: m1\nclient-transport-security:\n  trusted-ca-file: /etc/etcd/tls/ca.crt\n")
+    assert probe.ca_in_use(str(conf)) == "/etc/etcd/tls/ca.crt"
+    assert probe.ca_in_use(str(tmp_path / "none.yml")) == ""
+
+
+def test_etcd_state_reads_data_marker_and_release(tmp_path):
+    probe = load()
+    (tmp_path / "data" / "member").mkdir(parents=True)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "started-abc").write_text("")
+    (tmp_path / "opt").mkdir()
+    os.symlink("etcd-v3.5.30", str(tmp_path / "opt" / "current"))
+    assert probe.etcd_state(str(tmp_path / "data"), str(tmp_path / "opt"), str(tmp_path / "run")) == \
+        {"data": True, "running": True, "installed": "3.5.30"}
+    assert probe.etcd_state(str(tmp_path / "x"), str(tmp_path / "y"), str(tmp_path / "z")) == \
+        {"data": False, "running": False, "installed": ""}

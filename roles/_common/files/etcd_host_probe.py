@@ -4,7 +4,8 @@
 """Read-only host probe of quorum.etcd's _common role: what every role needs to know about a member, in one run.
 
 Run by ansible.builtin.script with its parameters as base64-encoded JSON ({"user": ..., "group": ..., "units": [...],
-"ca_cert": ..., "data_dir": ..., "install_dir": ...});
+"ca_cert": ..., "config": ..., "data_dir": ...,
+"install_dir": ...});
 prints one JSON object {"host": {...}}: names (hostname, FQDN), whether it is a container, the address Ansible
 connects from, which tools exist, the etcd account, the state of the collection's systemd units and the nftables
 tables loaded. Changes nothing."""
@@ -117,6 +118,16 @@ def read_text(path, limit=1 << 20):
         return ""
 
 
+def ca_in_use(config_file):
+    """The trusted CA file etcd's configuration names ("" when there is no configuration): the CA the running
+    member trusts, even when etcd_pki_dir is being moved elsewhere."""
+    for line in read_text(config_file).splitlines():
+        key, sep, value = line.strip().partition(":")
+        if sep and key == "trusted-ca-file":
+            return value.strip().strip("'\"")
+    return ""
+
+
 def etcd_state(data_dir, install_dir, run_dir="/run/etcd"):
     """What a guard needs before any change: whether the member has data, whether etcd runs (the marker the
     unit's ExecStartPre writes into its runtime directory, which systemd removes when etcd stops) and the release
@@ -134,11 +145,12 @@ def etcd_state(data_dir, install_dir, run_dir="/run/etcd"):
 
 
 def main():
-    p = {"user": "etcd", "group": "etcd", "units": [], "ca_cert": "", "data_dir": "/var/lib/etcd",
+    p = {"user": "etcd", "group": "etcd", "units": [], "ca_cert": "", "config": "", "data_dir": "/var/lib/etcd",
          "install_dir": "/opt/etcd"}
     if len(sys.argv) > 1:
         p.update(json.loads(base64.b64decode(sys.argv[1]).decode("utf-8")))
     name = socket.gethostname()
+    trusted = (ca_in_use(p["config"]) if p["config"] else "") or p["ca_cert"]
     result = {
         "hostname": name.split(".")[0],
         "fqdn": fqdn(name),
@@ -151,7 +163,8 @@ def main():
         "units": units(p["units"]),
         "nft_tables": nft_tables(),
         # The trusted CA installed on the member (public), compared with the controller's before any change.
-        "ca_pem": read_text(p["ca_cert"]) if p["ca_cert"] else "",
+        "ca_file": trusted,
+        "ca_pem": read_text(trusted) if trusted else "",
         "etcd": etcd_state(p["data_dir"], p["install_dir"]),
     }
     print(json.dumps({"host": result}))
