@@ -88,7 +88,7 @@ def is_kind(value, kind):
     if kind == "port":
         if isinstance(value, bool):
             return False
-        text = str(value).strip()
+        text = str(value)
         return re.match(r"[0-9]{1,5}\Z", text) is not None and 1 <= int(text) <= 65535
     if not isinstance(value, str):
         return False

@@ -18,7 +18,11 @@ MIRROR = os.path.join(REPO, ".lab", "mirror")
 MEMBER_PLAY = "PLAY [Deploy etcd members]"
 
 
-def run_site(tmp_path, hosts, extra=None):
+def run_site(tmp_path, hosts, extra=None, group_vars=None):
+    """Run site.yml against HOSTS; EXTRA goes on the command line (-e), GROUP_VARS into group_vars/etcd.yml."""
+    if group_vars:
+        (tmp_path / "group_vars").mkdir(exist_ok=True)
+        (tmp_path / "group_vars" / "etcd.yml").write_text(json.dumps(group_vars))
     inv = {
         "etcd": {
             "hosts": hosts,
@@ -108,3 +112,106 @@ def test_even_member_count_warns(tmp_path):
     hosts = {"m1": {"ansible_host": "127.0.0.1"}, "m2": {"ansible_host": "127.0.0.2"}}
     proc, out = run_site(tmp_path, hosts)
     assert "even count" in out
+
+
+# Each refusal with the value on the command line and in group_vars/etcd (the members' own variables: the first play
+# used to check only localhost's). The words must appear in the message; the member play must not start.
+BAD_INPUTS = {
+    "heartbeat-not-a-number": ({"etcd_heartbeat_interval": "abc"},
+                               ["etcd_heartbeat_interval", "unable to convert to int", "role quorum.etcd.etcd"]),
+    "negative-quota": ({"etcd_quota_backend_bytes": -1}, ["quota-backend-bytes must be 0 or more"]),
+    "misspelled-extra-config-key": ({"etcd_extra_config": {"snapshot-cont": 5000}},
+                                    ["snapshot-cont is not a setting etcd 3.5.30 knows"]),
+    "unknown-transport-key": ({"etcd_extra_config": {"peer-transport-security": {"client-cert-auht": True}}},
+                              ["peer-transport-security.client-cert-auht is not a setting"]),
+    "heartbeat-above-election": ({"etcd_heartbeat_interval": 1500},
+                                 ["election-timeout (1000 ms) must be at least 5 times heartbeat-interval (1500 ms)"]),
+    "election-under-5-heartbeats": ({"etcd_heartbeat_interval": "300", "etcd_election_timeout": "1000"},
+                                    ["at least 5 times heartbeat-interval (300 ms)"]),
+    "retention-in-days": ({"etcd_auto_compaction_retention": "1d"}, ["Go durations have no d"]),
+    "retention-duration-in-revision-mode": ({"etcd_auto_compaction_mode": "revision",
+                                             "etcd_auto_compaction_retention": "1h"}, ["not a revision count"]),
+    "unknown-cipher": ({"etcd_cipher_suites": ["TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_NO_SUCH"]},
+                       ["does not know TLS_NO_SUCH"]),
+    "data-dir-with-newline": ({"etcd_data_dir": "/var/lib/etcd\n"}, ["etcd_data_dir must be an absolute path"]),
+    "relative-wal-dir": ({"etcd_wal_dir": "wal"}, ["etcd_wal_dir must be an absolute path"]),
+    "bin-dir-with-blank": ({"etcd_bin_dir": "/usr/local/my bin"}, ["etcd_bin_dir must be an absolute path"]),
+    "cluster-name-with-newline": ({"etcd_cluster_name": "prod\n"}, ["etcd_cluster_name must be a letter or digit"]),
+    "sha256-with-newline": ({"etcd_release_sha256": "0" * 64 + "\n"}, ["etcd_release_sha256 must be 64 hex digits"]),
+    "version-with-newline": ({"etcd_version": "3.5.30\n"}, ["release number"]),
+    "network-with-host-bits": ({"etcd_firewall_client_networks": ["10.1.2.3/24"]},
+                               ["etcd_firewall_client_networks must be an IP address or a CIDR network"]),
+    "network-with-newline": ({"etcd_firewall_monitoring_networks": ["10.1.2.0/24\n"]},
+                             ["etcd_firewall_monitoring_networks must be"]),
+    "calendar-systemd-refuses": ({"etcd_backup_on_calendar": "*-*-* 25:00:00"},
+                                 ["etcd_backup_on_calendar '*-*-* 25:00:00' is not a systemd calendar expression",
+                                  "systemd-analyze says"]),
+    "backup-dir-with-quote": ({"etcd_backup_dir": "/var/backups/etcd'x"}, ["etcd_backup_dir"]),
+    "disk-device-with-newline": ({"etcd_disk_devices": ["/dev/sdb\n"]}, ["etcd_disk_devices must be"]),
+    "raid-level-outside-choices": ({"etcd_disk_raid_level": 5},
+                                   ["etcd_disk_raid_level must be one of: 0, 1, 10, got: 5 (role quorum.etcd.disk)"]),
+    "sysctl-value-with-newline": ({"etcd_tuning_sysctl_extra": {"vm.swappiness": "1\nkernel.panic = 1"}},
+                                  ["kernel setting values must be numbers or plain words on one line"]),
+    "pki-client-name": ({"etcd_pki_clients": ["../admin"]}, ["etcd_pki_clients must be a letter or digit"]),
+}
+
+
+@pytest.mark.parametrize("where", ["extra_vars", "group_vars"])
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_refused_before_any_member(tmp_path, case, where):
+    if case == "calendar-systemd-refuses" and not os.path.exists("/usr/bin/systemd-analyze"):
+        pytest.skip("no systemd-analyze on this controller")
+    values, words = BAD_INPUTS[case]
+    if where == "extra_vars":
+        proc, out = run_site(tmp_path, three(), values)
+    else:
+        proc, out = run_site(tmp_path, three(), group_vars=values)
+    refused(proc, out, *words)
+    # Readable: the argument-spec check names the variable without dumping the role's whole specification.
+    assert "argument_spec_data" not in out
+
+
+def test_host_var_is_checked_for_its_member(tmp_path):
+    """A bad value in one member's host variables is refused too (the first play used to check localhost only)."""
+    proc, out = run_site(tmp_path, three(m2={"etcd_quota_backend_bytes": -5}))
+    refused(proc, out, "m2: quota-backend-bytes must be 0 or more, not -5")
+
+
+def test_member_by_dns_name_needs_a_listen_address(tmp_path):
+    refused(*run_site(tmp_path, three(m1={"ansible_host": "etcd-1.example.net"}), {"etcd_firewall_enabled": False}),
+            "addressed by the DNS name 'etcd-1.example.net'", "etcd_listen_address")
+
+
+def test_member_address_with_newline(tmp_path):
+    refused(*run_site(tmp_path, three(m1={"etcd_member_address": "127.0.0.1\n"})),
+            "etcd_member_address must be an IP address or a DNS name")
+
+
+def _cached_archive(tmp_path):
+    if not os.path.isdir(MIRROR):
+        pytest.skip("no lab mirror (make mirror)")
+    name = "etcd-v3.5.30-linux-amd64.tar.gz"
+    with open(os.path.join(MIRROR, "v3.5.30", "SHA256SUMS")) as f:
+        sha = dict(reversed(line.split()) for line in f if line.strip())[name]
+    (tmp_path / "cache").mkdir()
+    cached = tmp_path / "cache" / name
+    with open(os.path.join(MIRROR, "v3.5.30", name), "rb") as f:
+        cached.write_bytes(f.read())
+    return cached, sha
+
+
+def test_given_checksum_is_checked_against_the_cached_archive(tmp_path):
+    """A wrong etcd_release_sha256 is refused even when the archive is already cached (it used to pass)."""
+    cached, sha = _cached_archive(tmp_path)
+    refused(*run_site(tmp_path, three(), {"etcd_version": "3.5.30", "etcd_release_sha256": "1" * 64}),
+            "has sha256 " + sha, "etcd_release_sha256 is " + "1" * 64)
+    assert cached.exists(), "the cached archive is reported, not silently replaced"
+
+
+def test_corrupted_cache_is_refused(tmp_path):
+    cached, sha = _cached_archive(tmp_path)
+    with open(cached, "r+b") as f:
+        f.seek(1000)
+        f.write(b"tampered")
+    refused(*run_site(tmp_path, three(), {"etcd_version": "3.5.30", "etcd_release_sha256": sha}),
+            "corrupted or replaced")

@@ -149,3 +149,135 @@ def test_role_template_renders_for_each_series(tmp_path, version, series):
     else:
         assert cfg["feature-gates"] == "CompactHashCheck=true,InitialCorruptCheck=true"
         assert not [k for k in cfg if k.startswith("experimental-")]
+
+
+# Input types: values from the command line (-e key=value) and some inventories arrive as strings.
+def test_numbers_and_booleans_get_the_types_etcd_expects():
+    out = etcd_config({"heartbeat-interval": "150", "election-timeout": "1500", "quota-backend-bytes": "8589934592",
+                       "snapshot-count": 10000.0, "pre-vote": "true", "strict-reconfig-check": "no",
+                       "auto-compaction-retention": 2, "log-outputs": "stderr", "cipher-suites": "",
+                       "client-transport-security": {"client-cert-auth": "yes", "cert-file": "/etc/etcd/pki/s.crt"}},
+                      "3.5.30")
+    assert out["heartbeat-interval"] == 150 and isinstance(out["heartbeat-interval"], int)
+    assert out["election-timeout"] == 1500 and out["quota-backend-bytes"] == 8589934592
+    assert out["snapshot-count"] == 10000 and isinstance(out["snapshot-count"], int)
+    assert out["pre-vote"] is True and out["strict-reconfig-check"] is False
+    assert out["auto-compaction-retention"] == "2"
+    assert out["log-outputs"] == ["stderr"]
+    assert out["client-transport-security"]["client-cert-auth"] is True
+    assert etcd_config({}, "3.6.5", {"InitialCorruptCheck": "false"})["feature-gates"] == "InitialCorruptCheck=false"
+
+
+@pytest.mark.parametrize("settings,message", [
+    ({"heartbeat-interval": "abc"}, "heartbeat-interval must be a whole number"),
+    ({"heartbeat-interval": "1.5"}, "heartbeat-interval must be a whole number"),
+    ({"heartbeat-interval": True}, "heartbeat-interval must be a number"),
+    ({"quota-backend-bytes": -1}, "quota-backend-bytes must be 0 or more"),
+    ({"quota-backend-bytes": "-1"}, "quota-backend-bytes must be 0 or more"),
+    ({"pre-vote": "maybe"}, "pre-vote must be true or false"),
+    ({"grpc-keepalive-timeout": "1d"}, "grpc-keepalive-timeout"),
+    ({"name": ["a"]}, "name must be a string"),
+    ({"heartbeat-interval": 300}, "at least 5 times heartbeat-interval"),
+    ({"heartbeat-interval": 1500, "election-timeout": 1000}, "at least 5 times heartbeat-interval"),
+    ({"election-timeout": 60000}, "at most 50000"),
+    ({"auto-compaction-retention": "1d"}, "Go durations have no d"),
+    ({"auto-compaction-retention": "-1h"}, "neither whole hours"),
+    ({"auto-compaction-mode": "revision", "auto-compaction-retention": "1h"}, "not a revision count"),
+    ({"cipher-suites": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_BOGUS"]}, "does not know TLS_BOGUS"),
+    ({"cipher-suites": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"], "tls-min-version": "TLS1.3"}, "TLS1.3"),
+])
+def test_values_etcd_would_refuse_at_start_are_refused(settings, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        etcd_config(settings, "3.5.30")
+
+
+@pytest.mark.parametrize("mode,retention", [("periodic", "1"), ("periodic", "72h"), ("periodic", "1h30m"),
+                                            ("periodic", "0"), ("revision", "10000"), ("revision", 1000)])
+def test_retention_in_etcd_terms(mode, retention):
+    out = etcd_config({"auto-compaction-mode": mode, "auto-compaction-retention": retention}, "3.5.30")
+    assert out["auto-compaction-retention"] == str(retention)
+
+
+@pytest.mark.parametrize("key,version", [("snapshot-cont", "3.5.30"), ("heartbeat_interval", "3.6.5"),
+                                         ("experimental-initial-corupt-check", "3.5.30"), ("log-format", "3.5.30"),
+                                         ("max-learners", "3.5.30"), ("discovery-proxy", "3.7.0"),
+                                         ("max-snapshots-x", "3.7.0")])
+def test_unknown_keys_are_refused_per_version(key, version):
+    with pytest.raises(AnsibleFilterError, match=key):
+        etcd_config({key: 1}, version)
+
+
+@pytest.mark.parametrize("key,version", [("max-learners", "3.6.5"), ("log-format", "3.7.0"),
+                                         ("experimental-memory-mlock", "3.5.30"), ("memory-mlock", "3.5.30"),
+                                         ("max-txn-ops", "3.5.6")])
+def test_keys_the_version_knows_are_kept(key, version):
+    value = 1 if key.startswith("max") else "json" if key == "log-format" else True
+    assert value in etcd_config({key: value}, version).values()
+
+
+def test_transport_security_keys_are_checked():
+    with pytest.raises(AnsibleFilterError, match="client-cert-auht"):
+        etcd_config({"peer-transport-security": {"client-cert-auht": True}}, "3.5.30")
+    out = etcd_config({"peer-transport-security": {"allowed-hostname": "localhost", "client-cert-auth": "true"}},
+                      "3.5.16")
+    assert out["peer-transport-security"] == {"allowed-hostname": ["localhost"], "client-cert-auth": True}
+    # 3.5.6-3.5.13 read allowed-hostname from flags only: refused rather than silently ignored
+    with pytest.raises(AnsibleFilterError, match="3.5.14"):
+        etcd_config({"peer-transport-security": {"allowed-hostname": ["localhost"]}}, "3.5.13")
+    # keys added in later 3.5 patches
+    with pytest.raises(AnsibleFilterError, match="socket-options needs etcd 3.5.10"):
+        etcd_config({"socket-options": {"reuse-port": True}}, "3.5.9")
+    # tls-min-version TLS1.2 is Go's default before 3.5.8, which do not read the key
+    assert "tls-min-version" not in etcd_config({"tls-min-version": "TLS1.2"}, "3.5.6")
+
+
+def test_problems_filter_lists_the_refusal():
+    from ansible_collections.quorum.etcd.plugins.filter.etcd_config import etcd_config_problems
+    assert etcd_config_problems(SETTINGS, "3.5.30", GATES) == []
+    problems = etcd_config_problems({"snapshot-cont": 1}, "3.5.30")
+    assert len(problems) == 1 and "snapshot-cont is not a setting etcd 3.5.30 knows" in problems[0]
+
+
+@pytest.mark.parametrize("tls_min,ciphers", [("TLS1.2", True), ("TLS1.3", False)])
+def test_role_renders_strings_from_the_command_line_as_numbers(tmp_path, tls_min, ciphers):
+    """-e etcd_heartbeat_interval=150 used to render heartbeat-interval: '150', which etcd refuses."""
+    out = tmp_path / "etcd.conf.yml"
+    playbook = tmp_path / "render.yml"
+    playbook.write_text(
+        f"""
+- hosts: localhost
+  gather_facts: false
+  vars_files:
+    - {REPO}/roles/_common/defaults/main.yml
+    - {REPO}/roles/etcd/defaults/main.yml
+    - {REPO}/roles/etcd/vars/main.yml
+  tasks:
+    - ansible.builtin.template:
+        src: "{REPO}/roles/etcd/templates/etcd.conf.yml.j2"
+        dest: "{out}"
+        mode: "0600"
+"""
+    )
+    extra = {"__etcd_cert_digest": "test", "__etcd_restart_digest": "test",
+             "__etcd_me": {"name": "m1", "address": "10.0.0.1", "peer_url": "https://10.0.0.1:2380",
+                           "client_url": "https://10.0.0.1:2379"},
+             "__etcd_initial_cluster": "m1=https://10.0.0.1:2380", "ansible_python_interpreter": sys.executable}
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"),
+               ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
+    proc = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",
+         "-e", json.dumps(extra), "-e", "etcd_heartbeat_interval=150", "-e", "etcd_election_timeout=1500",
+         "-e", "etcd_quota_backend_bytes=4294967296", "-e", "etcd_snapshot_count=5000",
+         "-e", "etcd_tls_min_version=" + tls_min, str(playbook)],
+        env=env, cwd=REPO, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    cfg = yaml.safe_load(out.read_text())
+    assert cfg["heartbeat-interval"] == 150 and cfg["election-timeout"] == 1500
+    assert cfg["quota-backend-bytes"] == 4294967296 and cfg["snapshot-count"] == 5000
+    # AEAD suites for TLS 1.2 (none with TLS 1.3, whose suites etcd cannot set), peers by SAN only
+    if ciphers:
+        assert cfg["cipher-suites"] and all("GCM" in c or "CHACHA20" in c for c in cfg["cipher-suites"])
+    else:
+        assert "cipher-suites" not in cfg
+    assert cfg["peer-transport-security"]["allowed-hostname"] == ["localhost"]
+    assert "allowed-hostname" not in cfg["client-transport-security"]
