@@ -543,7 +543,7 @@ class EtcdClient(object):
     # -- kv -------------------------------------------------------------------------------
 
     def range(self, key, prefix=False, range_end=None, keys_only=False, count_only=False, limit=0,
-              serializable=False):
+              serializable=False, endpoint=None):
         body = {'key': b64(key)}
         if prefix:
             body['range_end'] = b64(prefix_range_end(key))
@@ -557,7 +557,7 @@ class EtcdClient(object):
             body['limit'] = str(int(limit))
         if serializable:
             body['serializable'] = True
-        result = self.call('/v3/kv/range', body)
+        result = self.call('/v3/kv/range', body, endpoint=endpoint)
         kvs = [decode_kv(kv) for kv in result.get('kvs') or []]
         return {'kvs': kvs, 'count': to_int(result.get('count')), 'more': bool(result.get('more')),
                 'revision': to_int((result.get('header') or {}).get('revision'))}

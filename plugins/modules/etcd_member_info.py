@@ -17,7 +17,14 @@ description:
   - Lists the members of an etcd v3 cluster and, for each endpoint, its status (version, database size, leader,
     raft term and index), its alarms and its health.
   - Errors of single endpoints are reported in the result, they do not fail the module. The module fails only
-    when the member list cannot be read from any endpoint.
+    when the member list cannot be read from any endpoint, or when O(wait=healthy) and the cluster does not pass the
+    health gate in time.
+  - "With O(wait=healthy) it is the collection's health gate (the one every role and playbook uses, through
+    C(roles/_common/tasks/health.yml)): it waits until every member answers through its own client URL, with a
+    status that shows a leader and no errors, a B(linearizable) read for a voting member (a read through the
+    leader: the member is part of a working quorum), a B(serializable) read for a learner (learners refuse
+    linearizable reads, so C(etcdctl endpoint health --cluster) fails while a learner exists), and the cluster has
+    no alarm. RV(health_gate) says, per member, which check it passed or why it failed."
 author:
   - quorum.etcd maintainers (@quorum)
 extends_documentation_fragment:
@@ -42,6 +49,24 @@ options:
         used, which also works when the cluster has no quorum.
     type: bool
     default: false
+  wait:
+    description:
+      - V(healthy) runs the health gate (see the description) until it passes, and fails after O(wait_timeout)
+        seconds. A member that was added but never started (no client URLs) does not pass.
+      - V(none) only reports.
+    type: str
+    choices: [none, healthy]
+    default: none
+  wait_timeout:
+    description:
+      - Seconds to wait for the health gate with O(wait=healthy); V(0) checks once.
+    type: float
+    default: 120
+  wait_delay:
+    description:
+      - Seconds between two rounds of the health gate with O(wait=healthy).
+    type: float
+    default: 2
 '''
 
 EXAMPLES = r'''
@@ -59,6 +84,18 @@ EXAMPLES = r'''
 - name: Name of the leader
   ansible.builtin.debug:
     msg: "{{ etcd.leader.name }}"
+
+- name: Wait up to 60 seconds until every voter answers a linearizable read and every learner a serializable one
+  quorum.etcd.etcd_member_info:
+    status_of: none
+    wait: healthy
+    wait_timeout: 60
+    wait_delay: 1
+  register: gate
+
+- name: Say which check each member passed
+  ansible.builtin.debug:
+    msg: "{{ gate.health_gate.summary }}"
 '''
 
 RETURN = r'''
@@ -213,6 +250,61 @@ errors:
   returned: always
   type: list
   elements: str
+health_gate:
+  description: The last round of the health gate.
+  returned: when O(wait=healthy)
+  type: dict
+  contains:
+    passed:
+      description: Whether the cluster passed.
+      type: bool
+    summary:
+      description: Which members passed which check, in one line.
+      type: str
+      sample: 3 of 3 voting members answered a linearizable read, 1 of 1 learners (node4) a serializable read
+        (learners refuse linearizable reads); no alarm
+    reason:
+      description: Why the cluster did not pass (empty when it passed).
+      type: str
+    attempts:
+      description: Rounds run.
+      type: int
+    elapsed:
+      description: Seconds waited.
+      type: float
+    alarms:
+      description: Active alarms (as RV(alarms)).
+      type: list
+      elements: dict
+    members:
+      description: One report per member.
+      type: list
+      elements: dict
+      contains:
+        name:
+          description: Member name (empty when it never started).
+          type: str
+        id:
+          description: Member id (decimal).
+          type: str
+        id_hex:
+          description: Member id (hex).
+          type: str
+        is_learner:
+          description: Whether the member was checked as a learner.
+          type: bool
+        check:
+          description: V(linearizable) (voting members) or V(serializable) (learners).
+          type: str
+        endpoint:
+          description: The member's client URL that answered.
+          type: str
+        passed:
+          description: Whether the member passed.
+          type: bool
+        reason:
+          description: What the member answered, or why it did not pass.
+          type: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -227,6 +319,7 @@ from ansible_collections.quorum.etcd.plugins.module_utils._cluster import (
     list_members,
     new_client,
 )
+from ansible_collections.quorum.etcd.plugins.module_utils._health import wait_healthy
 from ansible_collections.quorum.etcd.plugins.module_utils._member import parse_status
 
 
@@ -260,9 +353,23 @@ def main():
     argument_spec.update(
         status_of=dict(type='str', default='members', choices=['members', 'endpoints', 'none']),
         linearizable=dict(type='bool', default=False),
+        wait=dict(type='str', default='none', choices=['none', 'healthy']),
+        wait_timeout=dict(type='float', default=120.0),
+        wait_delay=dict(type='float', default=2.0),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    if params['wait_timeout'] < 0 or params['wait_delay'] < 0:
+        module.fail_json(msg='wait_timeout and wait_delay must not be negative')
     client = new_client(module)
+    gate = None
+    if params['wait'] == 'healthy':
+        # Reads only, so it runs in check mode too.
+        gate = wait_healthy(client, params['wait_timeout'], params['wait_delay'])
+        if not gate['passed']:
+            module.fail_json(msg='the cluster did not pass the health gate within %.0fs (%d rounds): %s. %s' % (
+                params['wait_timeout'], gate['attempts'], gate['reason'], gate['summary']), health_gate=gate,
+                error_kind='unhealthy')
     try:
         members, cluster_id = list_members(client, linearizable=module.params['linearizable'])
     except EtcdError as e:
@@ -306,8 +413,11 @@ def main():
     for m in members:
         m['is_leader'] = m['id'] == leader_id
 
-    module.exit_json(changed=False, cluster_id=cluster_id, members=members, leader=leader, endpoints=reports,
-                     alarms=alarms, errors=errors)
+    result = dict(changed=False, cluster_id=cluster_id, members=members, leader=leader, endpoints=reports,
+                  alarms=alarms, errors=errors)
+    if gate is not None:
+        result['health_gate'] = gate
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

@@ -203,8 +203,12 @@ class FakeCluster:
         if path in self.denied_paths:
             raise GrpcError(7, "etcdserver: permission denied")
         h = {"header": self.header(mid)}
+        serializable_read = path == "/v3/kv/range" and body.get("serializable")
+        if path == "/v3/kv/range" and not serializable_read and self.members[mid]["isLearner"]:
+            raise GrpcError(14, "etcdserver: rpc not supported for learner")
         needs_leader = path.startswith("/v3/cluster/member/") and path != "/v3/cluster/member/list" \
-            or path.startswith("/v3/kv/") or (path == "/v3/cluster/member/list" and body.get("linearizable"))
+            or (path.startswith("/v3/kv/") and not serializable_read) \
+            or (path == "/v3/cluster/member/list" and body.get("linearizable"))
         if needs_leader and not self.leader_of(mid):
             raise GrpcError(14, "etcdserver: no leader")
         if path == "/v3/cluster/member/list":
