@@ -43,8 +43,10 @@ lint: deps collection
 sanity: deps
 	bash tests/sanity.sh
 
+# tests/unit also on the lowest ansible-core meta/runtime.yml claims (.lab/venv-min, lab/requirements-min.txt).
 unit: deps collection mirror
 	pytest -q tests/unit tests/integration tests/playbooks
+	$(CURDIR)/.lab/venv-min/bin/pytest -q -p no:cacheprovider tests/unit
 
 molecule: deps images mirror collection
 	set -e; for s in $(MOLECULE_SCENARIOS); do molecule test -s $$s; done

@@ -26,3 +26,12 @@ if [ ! -x "$VENV/bin/ansible-playbook" ] || [ requirements.txt -nt "$VENV/.insta
   "$VENV/bin/pip" install -q -r requirements.txt
   touch "$VENV/.installed"
 fi
+# The lowest ansible-core the collection claims (meta/runtime.yml): `make unit` runs tests/unit with it too.
+VENV_MIN=${VENV_MIN:-$LAB_DIR/venv-min}
+if [ ! -x "$VENV_MIN/bin/pytest" ] || [ lab/requirements-min.txt -nt "$VENV_MIN/.installed" ]; then
+  echo ">> python venv $VENV_MIN (lowest claimed ansible-core)"
+  python3 -m venv "$VENV_MIN"
+  "$VENV_MIN/bin/pip" install -q --upgrade pip
+  "$VENV_MIN/bin/pip" install -q -r lab/requirements-min.txt
+  touch "$VENV_MIN/.installed"
+fi
