@@ -135,8 +135,8 @@ def etcd_resume_plan(views, member_table, play_hosts, cluster_name, reset="", to
     if not isinstance(views, dict):
         raise AnsibleFilterError("etcd_resume_plan expects a mapping of host to what the member reported")
     token_factory = token_factory or new_token
-    order = [m["host"] for m in member_table if m["host"] in views] + sorted(h for h in views if h not in
-                                                                              [m["host"] for m in member_table])
+    known = [m["host"] for m in member_table]
+    order = [h for h in known if h in views] + sorted(h for h in views if h not in known)
     with_data = [h for h in order if views[h].get("has_data")]
     answers = OrderedDict()
     errors = OrderedDict()
