@@ -21,6 +21,7 @@ TARBALL = os.environ.get(
     os.path.join(REPO, ".lab", "mirror", "v%s" % ETCD_VERSION, "etcd-v%s-linux-amd64.tar.gz" % ETCD_VERSION),
 )
 
+
 def extract_etcd(target):
     """The etcd binary of the lab mirror's release tarball, extracted into ``target``; None without the tarball."""
     if not os.path.exists(TARBALL):
