@@ -199,7 +199,26 @@ def data_dir_info(data_dir):
     }
 
 
-def listeners(ports):
+def _holder(pid):
+    """(comm, exe) of a process; exe is empty when it cannot be read."""
+    with open("/proc/%s/comm" % pid) as f:
+        comm = f.read().strip()
+    try:
+        exe = os.readlink("/proc/%s/exe" % pid)
+    except OSError:
+        exe = ""
+    return comm, exe
+
+
+def is_own_etcd(comm, exe, own_dirs):
+    """etcd of this collection: named etcd and run from a release unpacked below one of own_dirs."""
+    if comm != "etcd" or not exe:
+        return False
+    return any(exe.startswith(d.rstrip("/") + "/") for d in own_dirs)
+
+
+def listeners(ports, own_dirs=()):
+    """Who listens on each TCP port: process names, and the holders that are not this collection's etcd."""
     wanted = set(ports)
     found = {}
     for proto in ("/proc/net/tcp", "/proc/net/tcp6"):
@@ -217,7 +236,7 @@ def listeners(ports):
                 found.setdefault(port, set()).add(cols[9])
     result = {}
     if not found:
-        return {str(p): {"listening": False, "processes": []} for p in ports}
+        return {str(p): {"listening": False, "processes": [], "foreign": []} for p in ports}
     inodes = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -232,15 +251,20 @@ def listeners(ports):
             if link.startswith("socket:["):
                 inodes.setdefault(link[8:-1], set()).add(pid)
     for p in ports:
-        procs = set()
+        procs, foreign = set(), set()
         for inode in found.get(p, ()):
-            for pid in inodes.get(inode, ()):
+            holders = inodes.get(inode, ())
+            if not holders:  # a listener whose process cannot be seen (another namespace, no permission)
+                foreign.add("an unknown process")
+            for pid in holders:
                 try:
-                    with open("/proc/%s/comm" % pid) as f:
-                        procs.add(f.read().strip())
+                    comm, exe = _holder(pid)
                 except OSError:
-                    pass
-        result[str(p)] = {"listening": p in found, "processes": sorted(procs)}
+                    continue
+                procs.add(comm)
+                if not is_own_etcd(comm, exe, own_dirs):
+                    foreign.add("%s (pid %s, %s)" % (comm, pid, exe or "executable unknown"))
+        result[str(p)] = {"listening": p in found, "processes": sorted(procs), "foreign": sorted(foreign)}
     return result
 
 
@@ -279,7 +303,7 @@ def main():
         "time": time_sync(),
         "data": data_dir_info(p["data_dir"]),
         "devices": dict((d, describe_device(d)) for d in p["devices"]),
-        "ports": listeners(p["ports"]),
+        "ports": listeners(p["ports"], p.get("own_etcd_dirs", [])),
         "peers": {},
     }
     for peer in p["peers"]:
