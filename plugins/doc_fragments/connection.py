@@ -21,7 +21,7 @@ options:
         fails the TLS handshake or has no leader. Other errors (permission denied, member not
         found, ...) are reported at once.
       - Requests that must not be applied twice (member add, remove and promote, key put and delete) are never
-        resent after a timeout or a connection dropped after sending (etcd may have applied them): the modules
+        resent after a timeout or a connection dropped after sending (etcd may have applied them); the modules
         re-read the cluster instead (for example the member list after a member add) and go on when it shows
         the change, or fail saying that the outcome is unknown.
       - The modules speak to etcd's v3 JSON gateway (C(/v3/...)), which etcd serves on its client port.

@@ -63,8 +63,8 @@ options:
     type: str
   member:
     description:
-      - With O(state=absent), the member to remove given as one string, as an operator types it: a peer URL (it
-        contains V(://)), else a member name or an ID in hex. A string that is the name of one member and the ID of
+      - With O(state=absent), the member to remove given as one string, as an operator types it (a peer URL, it
+        contains V(://), else a member name or an ID in hex). A string that is the name of one member and the ID of
         another is refused as ambiguous.
       - Mutually exclusive with O(name), O(peer_urls) and O(member_id); not allowed with O(state=present).
     type: str
