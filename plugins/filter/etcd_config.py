@@ -20,8 +20,11 @@ short_description: Render etcd settings for a given etcd version
 version_added: 0.1.0
 description:
   - Maps settings given under their etcd 3.6 names to the keys of the etcd version being deployed (3.5, 3.6, 3.7).
-  - Converts durations (C(5s), C(2h), C(100ms)) to integer nanoseconds.
-  - Fails on a version outside the supported series, or on a feature gate the version does not know.
+  - Converts durations (C(5s), C(2h), C(100ms)) to integer nanoseconds, and every other value to the type etcd expects
+    for its key (integers, booleans, lists, strings), whatever the input type (C(-e key=150) gives a string).
+  - Fails on a version outside the supported series, a feature gate or a key the version does not know (etcd ignores
+    unknown keys silently), a value that is not of the key's type or is negative, C(election-timeout) under 5 times
+    C(heartbeat-interval), an C(auto-compaction-retention) etcd cannot parse, and unknown cipher suite names.
 options:
   _input:
     description: Settings, keyed by their etcd 3.6 configuration file names.
