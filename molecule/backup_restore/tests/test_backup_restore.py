@@ -68,12 +68,12 @@ def etcdctl(*args, check=True, stdin=None, timeout="10s"):
     return proc
 
 
-def playbook(name, *extra):
+def playbook(name, *extra, path=None):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"),
                ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
     cfg = os.path.join(EPHEMERAL, "ansible.cfg")
     env["ANSIBLE_CONFIG"] = cfg if os.path.exists(cfg) else os.path.join(REPO, "ansible.cfg")
-    proc = subprocess.run(["ansible-playbook", "-i", INVENTORY, os.path.join(REPO, "playbooks", name)] + list(extra),
+    proc = subprocess.run(["ansible-playbook", "-i", INVENTORY, path or os.path.join(REPO, "playbooks", name)] + list(extra),
                           capture_output=True, text=True, env=env, cwd=REPO, check=False)
     # Messages are wrapped by the YAML callback and failures go to stderr: search one whitespace-normalized text.
     proc.out = " ".join((proc.stdout + " " + proc.stderr).split())
@@ -139,6 +139,22 @@ def test_backup_service_is_sandboxed():
         out = sh(m, "systemd-analyze security etcd-backup.service --no-pager").stdout
         score = re.search(r"Overall exposure level for etcd-backup.service: ([0-9.]+)", out)
         assert score and float(score.group(1)) <= 2.0, out[-3000:]
+
+
+def test_backups_beside_etcds_data_refused_when_asked():
+    """etcd_backup_shared_filesystem=refuse: /var/backups/etcd and /var/lib/etcd share the container's filesystem, so
+    the role stops before it changes anything (the default, reserve, keeps room for etcd instead: unit tests)."""
+    before = {m: sh(m, "stat -c %Y /etc/systemd/system/etcd-backup.service /usr/local/sbin/etcd-backup").stdout for m in MEMBERS}
+    proc = playbook(None, "-e", "etcd_backup_shared_filesystem=refuse",
+                    path=os.path.join(REPO, "molecule", "backup_restore", "backup_role.yml"))
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    for m in MEMBERS:
+        assert ("%s: etcd_backup_dir /var/backups/etcd is on the same filesystem as etcd's data directory /var/lib/etcd "
+                "and etcd_backup_shared_filesystem is refuse" % m) in proc.out, proc.out[-3000:]
+    counts = recap(proc)
+    assert counts and all(counts[m]["changed"] == 0 and counts[m]["failed"] == 1 for m in MEMBERS), counts
+    assert {m: sh(m, "stat -c %Y /etc/systemd/system/etcd-backup.service /usr/local/sbin/etcd-backup").stdout
+            for m in MEMBERS} == before
 
 
 def test_backup_service_takes_a_verified_snapshot_and_applies_retention():
@@ -310,16 +326,18 @@ def test_dr_restore_check_mode_changes_nothing():
     assert "Snapshot to restore: %s:%s" % (STATE["member"], STATE["snapshot"]) in proc.out, proc.out[-3000:]
     assert ("cluster %s, member %s, taken %s, revision %d, %d keys" % (CLUSTER, man["member"], man["time"], man["revision"],
                                                                       man["keys"])) in proc.out, proc.out[-3000:]
-    assert "1 snapshot(s) of other clusters skipped by latest" in proc.out, proc.out[-3000:]
+    # the other cluster's, and the two retention fixtures of the first test (their manifests name no cluster)
+    assert "3 snapshot(s) of other clusters (or whose manifest names none) skipped by latest" in proc.out, proc.out[-3000:]
     assert "Check mode: the snapshot %s:%s passed its checksum" % (STATE["member"], STATE["snapshot"]) in proc.out, proc.out[-3000:]
     assert {m: etcd_started_at(m) for m in MEMBERS} == started
 
 
 def test_dr_restore_brings_back_a_destroyed_cluster():
-    # Two members lose their data; the third keeps it (etcd killed): only its data is moved aside.
+    # Two members lose their data (etcd stopped, so that no restart creates an empty member directory); the third
+    # keeps it (etcd killed): only its data is moved aside.
     kept = MEMBERS[2]
     for m in MEMBERS:
-        sh(m, "systemctl kill -s KILL etcd" + ("" if m == kept else "; rm -rf /var/lib/etcd/member"))
+        sh(m, "systemctl kill -s KILL etcd" if m == kept else "systemctl stop etcd; rm -rf /var/lib/etcd/member")
     assert etcdctl("endpoint", "health", check=False, timeout="3s").returncode != 0
 
     # etcd_dr_snapshot=latest (the newer snapshot of another cluster is skipped); the revision bumped and compacted
