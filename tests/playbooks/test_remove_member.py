@@ -52,7 +52,7 @@ def client(cluster):
     return EtcdClient(**cluster.conn("solo"))
 
 
-def run_remove(cluster, tmp_path, member):
+def run_remove(cluster, tmp_path, member, **extra):
     m = cluster.members["solo"]
     pki = tmp_path / "pki"
     pki.mkdir(exist_ok=True)
@@ -66,13 +66,14 @@ def run_remove(cluster, tmp_path, member):
     variables = {"etcd_client_port": m.client_port, "etcd_peer_port": m.peer_port, "etcd_pki_dir": str(pki),
                  "etcd_data_dir": str(tmp_path / "data"), "etcd_config_dir": str(tmp_path / "conf"),
                  "etcd_pki_controller_dir": str(tmp_path / "controller-pki"), "etcd_remove_member": member}
+    variables.update(extra)
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
                ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"), ANSIBLE_NOCOLOR="1")
     proc = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(tmp_path / "hosts.yml"),
          "-e", json.dumps(variables), os.path.join(REPO, "playbooks", "remove_member.yml")],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=False)
-    return proc.returncode, proc.stdout + proc.stderr
+    return proc.returncode, " ".join((proc.stdout + proc.stderr).split())  # the output callback wraps lines
 
 
 def members(cluster):
@@ -108,3 +109,13 @@ def test_unstarted_learner_removed_by_id_then_by_peer_url(solo, tmp_path):
     rc, out = run_remove(solo, tmp_path, peer)
     assert rc == 0, out[-3000:]
     assert [m.get("name", "") for m in members(solo)] == ["solo"]
+
+
+def test_inventory_name_of_a_member_known_by_another_name_is_refused(solo, tmp_path):
+    """The inventory calls the host solo2, the cluster knows its peer URL as solo: not mistaken for an interrupted
+    removal (which would stop a running member's etcd without removing it), refused, nothing changes."""
+    rc, out = run_remove(solo, tmp_path, "solo2", etcd_member_name="solo2")
+    assert rc != 0, out[-3000:]
+    assert "belong to member 'solo'" in out and "not 'solo2'" in out, out[-3000:]
+    assert "Stop and disable etcd" not in out
+    assert [m["name"] for m in members(solo)] == ["solo"]
