@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shlex
 import socket
 import ssl
 import subprocess
@@ -166,53 +167,54 @@ def test_cluster_survives_restart_of_all_hosts():
     assert etcdctl("get", "/molecule/replicated", "--print-value-only").stdout.strip() == "value-1"
 
 
-def _peer_get(member, cert_name, **ctx_options):
-    """GET /members on a member's peer port with a certificate of the first member (peer or a client one)."""
-    certs = os.path.join(PKI, "members", MEMBERS[0])
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.load_verify_locations(os.path.join(PKI, "ca.crt"))
-    ctx.check_hostname = False
-    ctx.load_cert_chain(os.path.join(certs, cert_name + ".crt"), os.path.join(certs, cert_name + ".key"))
-    for key, value in ctx_options.items():
-        setattr(ctx, key, value)
-    conn = http.client.HTTPSConnection(IPS[member], 2380, context=ctx, timeout=5)
-    try:
-        conn.request("GET", "/members")
-        return conn.getresponse().status
-    finally:
-        conn.close()
+# The firewall lets only members reach the peer port: these handshakes run on the first member, with its files.
+_TLS_PROBE = r"""
+import http.client, json, ssl, sys
+host, port, cert, ciphers = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.load_verify_locations("/etc/etcd/pki/ca.crt")
+ctx.check_hostname = False
+ctx.load_cert_chain("/etc/etcd/pki/%s.crt" % cert, "/etc/etcd/pki/%s.key" % cert)
+if ciphers:
+    ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers(ciphers)
+conn = http.client.HTTPSConnection(host, port, context=ctx, timeout=5)
+try:
+    conn.request("GET", "/members" if port == 2380 else "/version")
+    resp = conn.getresponse()
+    print(json.dumps({"status": resp.status, "cipher": conn.sock.cipher()[0]}))
+except (ssl.SSLError, OSError, http.client.HTTPException) as e:
+    print(json.dumps({"error": "%s: %s" % (e.__class__.__name__, e)}))
+"""
+
+
+def _tls_from_member(port, cert, ciphers=""):
+    """A TLS request from the first member to the second one's PORT with the certificate CERT (in etcd_pki_dir)."""
+    out = host(MEMBERS[0]).check_output(
+        "python3 -c %s %s %d %s %s" % (shlex.quote(_TLS_PROBE), IPS[MEMBERS[1]], port, cert, shlex.quote(ciphers)))
+    return json.loads(out)
 
 
 def test_peer_port_refuses_client_certificates():
     """Only peer certificates on 2380 (peer-transport-security allowed-hostname): a client certificate signed by the
     same CA (healthcheck-client, backup) is refused; the member's peer certificate is accepted."""
-    member = MEMBERS[1]
-    assert _peer_get(member, "peer") == 200
+    assert _tls_from_member(2380, "peer").get("status") == 200
     for client in ("healthcheck-client", "backup"):
-        with pytest.raises((ssl.SSLError, ConnectionError, OSError, http.client.HTTPException)):
-            _peer_get(member, client)
-    cfg = yaml.safe_load(host(member).file("/etc/etcd/etcd.conf.yml").content_string)
+        result = _tls_from_member(2380, client)
+        assert "error" in result, "%s was accepted on the peer port: %s" % (client, result)
+        # the same certificate is fine on the client port
+        assert _tls_from_member(2379, client).get("status") == 200
+    cfg = yaml.safe_load(host(MEMBERS[1]).file("/etc/etcd/etcd.conf.yml").content_string)
     assert cfg["peer-transport-security"]["allowed-hostname"] == ["localhost"]
 
 
 @pytest.mark.parametrize("port", [2379, 2380])
 def test_tls12_offers_only_aead_cipher_suites(port):
     """etcd_cipher_suites: TLS 1.2 handshakes with a CBC suite fail, with an AEAD (GCM) suite succeed."""
-    certs = os.path.join(PKI, "members", MEMBERS[0])
-
-    def handshake(ciphers):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.load_verify_locations(os.path.join(PKI, "ca.crt"))
-        ctx.check_hostname = False
-        ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-        ctx.set_ciphers(ciphers)
-        ctx.load_cert_chain(os.path.join(certs, "peer.crt"), os.path.join(certs, "peer.key"))
-        with socket.create_connection((IPS[MEMBERS[1]], port), timeout=5) as raw:
-            with ctx.wrap_socket(raw) as tls:
-                return tls.cipher()[0]
-
-    assert "GCM" in handshake("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256")
-    with pytest.raises(ssl.SSLError):
-        handshake("ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA")
+    ok = _tls_from_member(port, "peer", "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256")
+    assert ok.get("status") == 200 and "GCM" in ok["cipher"], ok
+    cbc = _tls_from_member(port, "peer", "ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:"
+                                         "ECDHE-RSA-AES256-SHA")
+    assert "error" in cbc, "a CBC suite was accepted: %s" % cbc
     cfg = yaml.safe_load(host(MEMBERS[1]).file("/etc/etcd/etcd.conf.yml").content_string)
     assert cfg["cipher-suites"] and all("GCM" in c or "CHACHA20" in c for c in cfg["cipher-suites"])
