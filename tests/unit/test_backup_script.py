@@ -234,9 +234,8 @@ def test_filesystems_checks_the_parent_of_a_missing_backup_directory(eb, tmp_pat
 def write_manifest(directory, member, ts, cluster, **extra):
     name = "etcd-%s-%s.db" % (member, ts)
     (directory / name).write_bytes(b"x")
-    body = dict({"file": name, "member": member, "time": "%s-%s-%sT%s:%s:%sZ" % (ts[:4], ts[4:6], ts[6:8], ts[9:11],
-                                                                                ts[11:13], ts[13:15]), "revision": 5, "keys": 3},
-                **extra)
+    when = "%s-%s-%sT%s:%s:%sZ" % (ts[:4], ts[4:6], ts[6:8], ts[9:11], ts[11:13], ts[13:15])
+    body = dict({"file": name, "member": member, "time": when, "revision": 5, "keys": 3}, **extra)
     if cluster is not None:
         body["cluster"] = cluster
     (directory / (name + ".json")).write_text(json.dumps(body))

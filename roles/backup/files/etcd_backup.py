@@ -81,8 +81,8 @@ def load_config(raw):
     cfg["offhost_ssh_options"] = [str(o) for o in opts]
     cfg["shared_filesystem"] = cfg["shared_filesystem"] or "reserve"
     if cfg["shared_filesystem"] not in SHARED_FS_POLICIES:
-        raise Failure("setting shared_filesystem must be one of %s: %r" % (", ".join(SHARED_FS_POLICIES),
-                                                                        cfg["shared_filesystem"]))
+        raise Failure("setting shared_filesystem must be one of %s: %r"
+                      % (", ".join(SHARED_FS_POLICIES), cfg["shared_filesystem"]))
     return cfg
 
 
@@ -102,8 +102,8 @@ def run(argv, timeout, env=None, what=None):
     except OSError as e:
         raise Failure("%s: %s" % (what or argv[0], e))
     if proc.returncode != 0:
-        raise Failure("%s failed (rc %d): %s" % (what or argv[0], proc.returncode,
-                                                   (proc.stderr or proc.stdout).strip()[-2000:]))
+        output = (proc.stderr or proc.stdout).strip()[-2000:]
+        raise Failure("%s failed (rc %d): %s" % (what or argv[0], proc.returncode, output))
     return proc.stdout
 
 
