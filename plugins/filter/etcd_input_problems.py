@@ -16,7 +16,7 @@ name: etcd_input_problems
 short_description: Check input values for a kind (path, name, address, network, device, url) and say what is wrong
 version_added: 0.1.0
 description:
-  - Takes a dict of variable name to value (a value may be a list: each element is checked) and returns one message
+  - Takes a dict of variable name to value (a list value has each element checked) and returns one message
     per value that is not of the kind, naming the variable and the value.
   - C(path) is an absolute path of letters, digits and C(. _ - + @ /), without C(..) components (safe to put into a unit
     file or a shell command, quoted or not). Empty values are skipped for kinds other than C(name).

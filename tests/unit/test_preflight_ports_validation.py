@@ -53,7 +53,7 @@ def holder(tmp_path, request):
 
 
 def _wait_listed(port, own):
-    for _ in range(50):
+    for dummy in range(50):
         info = probe.listeners([port], own)[str(port)]
         if info["listening"] and info["processes"]:
             return info
