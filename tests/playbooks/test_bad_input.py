@@ -118,8 +118,9 @@ def test_even_member_count_warns(tmp_path):
 # used to check only localhost's). The words must appear in the message; the member play must not start.
 BAD_INPUTS = {
     # argument specifications, reported first and readable (several errors in one message)
-    "wrong-type-and-choice": ({"etcd_heartbeat_interval": "abc", "etcd_disk_raid_level": 5},
+    "wrong-type-and-choice": ({"etcd_heartbeat_interval": "abc", "etcd_disk_raid_level": 5, "etcd_client_port": "x"},
                               ["etcd_heartbeat_interval", "unable to convert to int", "role quorum.etcd.etcd",
+                               "etcd_client_port", "role quorum.etcd._common",
                                "etcd_disk_raid_level must be one of: 0, 1, 10, got: 5 (role quorum.etcd.disk)"]),
     "negative-quota": ({"etcd_quota_backend_bytes": -1}, ["quota-backend-bytes must be 0 or more"]),
     "misspelled-extra-config-key": ({"etcd_extra_config": {"snapshot-cont": 5000}},
