@@ -110,3 +110,21 @@ def test_modules_report_the_outcome_they_read(cluster, conn, run_module):
     assert not res.failed, res.get("msg")
     assert res["changed"] and res["deleted"] == 2 and not cluster.kv
     assert sent(cluster, "/v3/kv/deleterange") == 1
+
+
+def test_module_promote_and_remove_not_resent(cluster, conn, run_module):
+    conn = dict(conn, endpoints=[cluster.url(mid) for mid in cluster.order], timeout=0.5)
+    res = run_module(etcd_member, dict(conn, name="m4", peer_urls=[NEW_PEER], promote=False))
+    new_id = int(res["member"]["id"])
+    cluster.start(new_id, name="m4")
+    cluster.members[new_id]["in_sync"] = True
+    cluster.faults["/v3/cluster/member/promote"] = "timeout-after-apply"
+    res = run_module(etcd_member, dict(conn, name="m4", peer_urls=[NEW_PEER], catch_up_timeout=5))
+    assert not res.failed, res.get("msg")
+    assert res["promoted"] and not res["member"]["is_learner"] and not cluster.members[new_id]["isLearner"]
+    assert sent(cluster, "/v3/cluster/member/promote") == 1
+    cluster.faults["/v3/cluster/member/remove"] = "drop-after-apply"
+    res = run_module(etcd_member, dict(conn, name="m4", state="absent"))
+    assert not res.failed, res.get("msg")
+    assert res["removed"] and new_id not in cluster.members
+    assert sent(cluster, "/v3/cluster/member/remove") == 1
