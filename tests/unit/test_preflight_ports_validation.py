@@ -95,3 +95,26 @@ def test_free_port_is_not_listening():
                                           ("etcd", "", False), ("kube-apiserver", "/opt/etcd/x", False)])
 def test_own_etcd(comm, exe, own):
     assert probe.is_own_etcd(comm, exe, ["/opt/etcd"]) is own
+
+
+def test_holder_behind_unreadable_descriptors_is_judged_by_its_uid(holder, monkeypatch):
+    """In a container root cannot read another user's /proc/PID/fd (no CAP_SYS_PTRACE): the listener used to pass
+    unseen. Now the processes of the socket's owner decide: here the test's own uid runs more than etcd."""
+    port = holder("nginx")
+    real_listdir = os.listdir
+
+    def listdir(path):
+        if path.startswith("/proc/") and path.endswith("/fd"):
+            raise PermissionError(path)
+        return real_listdir(path)
+
+    monkeypatch.setattr(probe.os, "listdir", listdir)
+    info = _wait_listed(port, [os.path.dirname(os.path.realpath(sys.executable))])
+    assert info["listening"]
+    assert info["foreign"] and info["foreign"][0].startswith("a process of uid %d (" % os.getuid())
+    assert "nginx" in info["processes"]
+
+
+def test_uid_holders_resolve_the_command():
+    mates = probe._uid_holders(str(os.getuid()))
+    assert any(pid == str(os.getpid()) for pid, comm, exe in mates)

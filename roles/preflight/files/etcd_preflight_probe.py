@@ -217,10 +217,32 @@ def is_own_etcd(comm, exe, own_dirs):
     return any(exe.startswith(d.rstrip("/") + "/") for d in own_dirs)
 
 
+def _uid_holders(uid):
+    """(comm, resolved command path) of the processes running as UID, from files anyone may read.
+
+    Used when a listener's process is not visible through /proc/PID/fd: reading another user's descriptors needs
+    CAP_SYS_PTRACE, which root lacks in a container."""
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/status" % pid) as f:
+                uid_line = [ln for ln in f if ln.startswith("Uid:")]
+            if not uid_line or uid_line[0].split()[1] != uid:
+                continue
+            with open("/proc/%s/comm" % pid) as f:
+                comm = f.read().strip()
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv0 = f.read().split(b"\0")[0].decode("utf-8", "replace")
+        except OSError:
+            continue
+        out.append((pid, comm, os.path.realpath(argv0) if argv0.startswith("/") else ""))
+    return out
+
+
 def listeners(ports, own_dirs=()):
     """Who listens on each TCP port: process names, and the holders that are not this collection's etcd."""
     wanted = set(ports)
-    found = {}
+    found, owners = {}, {}
     for proto in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             with open(proto) as f:
@@ -234,6 +256,7 @@ def listeners(ports, own_dirs=()):
             port = int(cols[1].rsplit(":", 1)[1], 16)
             if port in wanted:
                 found.setdefault(port, set()).add(cols[9])
+                owners[cols[9]] = cols[7]
     result = {}
     if not found:
         return {str(p): {"listening": False, "processes": [], "foreign": []} for p in ports}
@@ -254,8 +277,14 @@ def listeners(ports, own_dirs=()):
         procs, foreign = set(), set()
         for inode in found.get(p, ()):
             holders = inodes.get(inode, ())
-            if not holders:  # a listener whose process cannot be seen (another namespace, no permission)
-                foreign.add("an unknown process")
+            if not holders:  # descriptors not readable: judge by the processes of the socket's owner
+                uid = owners.get(inode, "")
+                mates = _uid_holders(uid) if uid else []
+                for pid, comm, exe in mates:
+                    procs.add(comm)
+                if not mates or not all(is_own_etcd(comm, exe, own_dirs) for pid, comm, exe in mates):
+                    foreign.add("a process of uid %s (%s)" % (uid or "?", ", ".join(sorted(set(
+                        "%s %s" % (comm, exe) for pid, comm, exe in mates))) or "not visible"))
             for pid in holders:
                 try:
                     comm, exe = _holder(pid)
