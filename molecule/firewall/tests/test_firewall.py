@@ -210,7 +210,7 @@ def test_rule_change_is_one_transaction_under_probes():
     stop = "/tmp/quorum-etcd-probe.stop"
     for h in ("etcd-fw-1", CLIENT):
         podman_exec(h, "rm", "-f", stop)
-    podman_exec(m, "rm", "-f", "/tmp/quorum-etcd-monitor.log")
+    podman_exec(m, "rm", "-f", "/tmp/quorum-etcd-monitor.log", "/tmp/quorum-etcd-monitor.pid")
     monitor = subprocess.Popen(
         ["podman", "exec", m, "bash", "-c",
          "echo $$ > /tmp/quorum-etcd-monitor.pid; exec timeout 600 nft monitor > /tmp/quorum-etcd-monitor.log"],
@@ -222,6 +222,10 @@ def test_rule_change_is_one_transaction_under_probes():
     procs = {h: subprocess.Popen(["podman", "exec", h, "python3", "-c", PROBE, stop] + t, stdout=subprocess.PIPE,
                                  text=True, env=PODMAN_ENV) for h, t in probes.items()}
     try:
+        deadline = time.monotonic() + 60
+        while podman_exec(m, "test", "-s", "/tmp/quorum-etcd-monitor.pid").returncode != 0:
+            assert time.monotonic() < deadline, "nft monitor did not start on " + m
+            time.sleep(0.5)
         time.sleep(2)
         without_client = site("--limit", "localhost,%s" % m, "-e",
                               json.dumps({"etcd_firewall_client_networks": ["fd89:82::/64"]}))
