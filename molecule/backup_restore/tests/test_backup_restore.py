@@ -380,7 +380,7 @@ def test_dr_restore_brings_back_a_destroyed_cluster():
 def test_site_playbook_is_idempotent_after_the_restore():
     started = {m: etcd_started_at(m) for m in MEMBERS}
     proc = playbook("site.yml")
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert proc.returncode == 0, proc.out[-3000:]  # failures go to stderr
     counts = recap(proc)
     assert counts and all(c["changed"] == 0 and c["failed"] == 0 for c in counts.values()), counts
     assert {m: etcd_started_at(m) for m in MEMBERS} == started
