@@ -3,13 +3,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Decisions of the guard that runs on every member before any change (roles/_common/tasks/guard.yml).
 
-Three pure functions, each returning a list of refusals (empty: go on):
+Pure functions; the guards return a list of refusals (empty: go on), renumber_plan a list of plan entries:
 
 - ca_guard: the CA the controller would install against the trusted CA already on the members. The trust anchor
   changes only through its own playbook; a controller that lost its PKI directory or points at another one must
   never push a new CA (etcd keeps the CA pool it started with, so peers would stop trusting each other).
 - membership_guard: the running cluster's member list against the inventory. A started member missing from the
-  inventory would be cut off by the firewall and forgotten by the configuration.
+  inventory would be cut off by the firewall and forgotten by the configuration. A member whose address changed is
+  refused unless it is the one safe renumber of this run, which renumber_plan (not a refusal list) returns.
 - version_guard: the target release against the versions the members run. One minor at a time, never backwards
   across a minor, and the upstream floors for a minor step (see VERSION_GATES).
 """
@@ -27,7 +28,7 @@ description:
   - Members without a CA (new hosts) are fine. A member whose trusted CA file does not contain the controller's CA
     certificate, or a controller without a CA while members have one, gives a refusal that names which members hold
     which CA (subject, serial, SHA-256 fingerprint, expiry) and how to fix it.
-  - The companion filters C(membership_guard) and C(version_guard) live in the same file.
+  - The companion filters C(membership_guard), C(renumber_plan) and C(version_guard) live in the same file.
 options:
   _input:
     description: Mapping of member (inventory name) to the PEM text of its C(ca.crt) (empty when it has none).
@@ -167,22 +168,108 @@ def _norm_url(url):
     return "%s://%s%s" % (scheme.lower(), host, (":" + port) if port else "")
 
 
-def membership_guard(running_members, member_table):
-    """Refusals for started members that the inventory does not list (by peer URL and name)."""
-    inventory_urls = set(_norm_url(m["peer_url"]) for m in member_table)
-    inventory_by_name = dict((m["name"], m) for m in member_table)
+def _url_host(url):
+    """The host of a peer URL without brackets (an IPv6 address as written), '' when it is not a URL."""
+    m = re.match(r"^\w+://(\[[^\]]+\]|[^:/]+)", url or "")
+    return m.group(1).strip("[]") if m else ""
+
+
+def _restart_pending(member, entry):
+    """Whether a member whose peer URL is the inventory's still advertises client URLs on another host: an earlier
+    run updated its peer URL and stopped before the member restarted with its new address."""
+    client_urls = member.get("client_urls") or []
+    if not client_urls or not entry.get("client_url"):
+        return False
+    wanted_host = _norm_url("https://%s" % _url_host(entry["client_url"]))
+    hosts = set(_norm_url("https://%s" % _url_host(u)) for u in client_urls)
+    return _norm_url(entry["client_url"]) not in set(_norm_url(u) for u in client_urls) and wanted_host not in hosts
+
+
+def _review_membership(running_members, member_table, endpoints):
+    """Compare the running cluster with the inventory.  Returns (missing, renumbered, refused): started members the
+    inventory lacks (descriptions), plan entries for the one member that may change its address in this run, and
+    descriptions of address changes that are not safe now, each with its reason."""
+    table = list(member_table or [])
+    running = [m for m in running_members or []]
+    inventory_urls = set(_norm_url(m["peer_url"]) for m in table)
+    inventory_by_name = dict((m["name"], m) for m in table)
     missing, moved = [], []
-    for m in running_members or []:
+    for m in running:
         urls = set(_norm_url(u) for u in m.get("peer_urls", []))
-        if urls & inventory_urls or not m.get("name"):
-            continue  # in the inventory, or added but never started (no name: the join/cleanup path handles it)
-        if m["name"] in inventory_by_name:
-            moved.append("%s (cluster: %s, inventory: %s)"
-                         % (m["name"], ", ".join(sorted(m.get("peer_urls", []))),
-                            inventory_by_name[m["name"]]["peer_url"]))
-        else:
+        if not m.get("name"):
+            continue  # added but never started: the join/cleanup path handles it
+        entry = inventory_by_name.get(m["name"])
+        if entry is not None:
+            if _norm_url(entry["peer_url"]) not in urls:
+                moved.append((m, entry))
+            elif _restart_pending(m, entry):
+                moved.append((m, entry))  # peer URL already updated (an interrupted run): its restart is pending
+        elif not urls & inventory_urls:
             missing.append("%s (%s, id %s%s)" % (m["name"], ", ".join(sorted(m.get("peer_urls", []))),
                                                 m.get("id_hex", "?"), ", learner" if m.get("is_learner") else ""))
+    if not moved:
+        return missing, [], []
+
+    reports = dict((str(r.get("member_id")), r) for r in endpoints or [] if r.get("member_id"))
+    voters = [m for m in running if not m.get("is_learner")]
+    quorum = len(voters) // 2 + 1
+
+    def healthy(member):
+        r = reports.get(str(member.get("id", "")))
+        return bool(r and r.get("ok") and str(r.get("leader_id", "0")) not in ("", "0"))
+
+    refused, plan = [], []
+    for m, entry in moved:
+        what = "%s (cluster: %s, inventory: %s)" % (m["name"], ", ".join(sorted(m.get("peer_urls", []))),
+                                                    entry["peer_url"])
+        others = [v for v in voters if v.get("id") != m.get("id")]
+        answering = [v for v in others if healthy(v)]
+        taken = [o for o in running if o is not m and _norm_url(entry["peer_url"]) in
+                 set(_norm_url(u) for u in o.get("peer_urls", []))]
+        if len(moved) > 1:
+            reason = "only one member changes its address per run (%d do: %s)" % (
+                len(moved), ", ".join(sorted(x[0]["name"] for x in moved)))
+        elif not m.get("id") or not m.get("id_hex"):
+            reason = "the cluster did not report its member ID"
+        elif m.get("is_learner"):
+            reason = "it is a learner: its join must finish first"
+        elif taken:
+            reason = "the new peer URL belongs to member %s" % (taken[0].get("name") or taken[0].get("id_hex", "?"))
+        elif not reports:
+            reason = "the members' health is unknown (no member answered a status request)"
+        elif len(answering) < quorum:
+            reason = ("without it, %d of the other %d voting members answer, fewer than the quorum of %d (unhealthy: "
+                      "%s)" % (len(answering), len(others), quorum,
+                               ", ".join(sorted(v.get("name") or v.get("id_hex", "?") for v in others
+                                                if not healthy(v))) or "none"))
+        else:
+            old = sorted(m.get("peer_urls", []))
+            pending = _norm_url(entry["peer_url"]) in set(_norm_url(u) for u in old)
+            if pending:
+                old = sorted(m.get("client_urls") or [])
+            plan.append({
+                "host": entry["host"] if "host" in entry else m["name"],
+                "name": m["name"],
+                "id": str(m["id"]),
+                "id_hex": m["id_hex"],
+                "old_peer_urls": old,
+                "old_addresses": sorted(set(h for h in (_url_host(u) for u in old) if h)),
+                "peer_url": entry["peer_url"],
+                "address": entry.get("address", _url_host(entry["peer_url"])),
+                "peer_url_updated": pending,
+            })
+            continue
+        refused.append("%s: %s" % (what, reason))
+    return missing, plan, refused
+
+
+def membership_guard(running_members, member_table, endpoints=None):
+    """Refusals for the running cluster against the inventory: started members that the inventory does not list
+    (by name and peer URL), and address changes that are not safe now (see renumber_plan for the safe one).
+
+    ``endpoints`` are etcd_member_info's status reports (status_of=members): the health that an address change
+    needs (without them a changed address is refused)."""
+    missing, _plan, refused = _review_membership(running_members, member_table, endpoints)
     problems = []
     if missing:
         problems.append(
@@ -190,12 +277,22 @@ def membership_guard(running_members, member_table):
             "firewall them off and leave them out of the configuration. Add them back to the inventory group, or "
             "remove them from the cluster first with the remove_member playbook "
             "(-e etcd_remove_member=NAME)." % "; ".join(missing))
-    if moved:
+    if refused:
         problems.append(
-            "Members whose peer URL differs between the cluster and the inventory: %s. Nothing was changed. Changing "
-            "a member's address is not done by site.yml: put the old address back (etcd_member_address), or replace "
-            "the member (replace_member playbook)." % "; ".join(moved))
+            "Members whose peer URL differs between the cluster and the inventory cannot change their address in "
+            "this run: %s. Nothing was changed. site.yml changes one member's address per run, when the member ID is "
+            "known and the other voting members keep the quorum while it restarts: repair the cluster first (or "
+            "change one member at a time), put the old address back (etcd_member_address) meanwhile, or replace the "
+            "member (replace_member playbook)." % "; ".join(refused))
     return problems
+
+
+def renumber_plan(running_members, member_table, endpoints=None):
+    """The member whose address changes in this run, when that is safe (see membership_guard): a list of at most
+    one entry {host, name, id, id_hex, old_peer_urls, old_addresses, peer_url, address, peer_url_updated}; empty
+    otherwise. peer_url_updated: an earlier run already updated the peer URL (old_peer_urls then holds the member's
+    old client URLs); only its restart with the new address is left."""
+    return _review_membership(running_members, member_table, endpoints)[1]
 
 
 def _parse(version):
@@ -256,4 +353,5 @@ def version_guard(installed, target, endpoints=None, member_table=None):
 
 class FilterModule(object):
     def filters(self):
-        return {"ca_guard": ca_guard, "membership_guard": membership_guard, "version_guard": version_guard}
+        return {"ca_guard": ca_guard, "membership_guard": membership_guard, "renumber_plan": renumber_plan,
+                "version_guard": version_guard}

@@ -9,6 +9,7 @@ from ansible_collections.quorum.etcd.plugins.filter.cluster_guard import (
     ca_guard,
     describe_pem,
     membership_guard,
+    renumber_plan,
     version_guard,
 )
 
@@ -89,11 +90,117 @@ def test_an_unstarted_member_is_left_to_the_join_path():
     assert membership_guard(running, TABLE) == []
 
 
-def test_a_member_whose_address_changed_is_refused():
-    running = [_member("m1", "https://10.0.0.1:2380"), _member("m2", "https://10.0.0.2:2380"),
-               _member("m3", "https://10.0.0.30:2380")]
+def _ids(members):
+    for i, m in enumerate(members, 1):
+        m["id"] = str(1000 + i)
+    return members
+
+
+def _report(member, ok=True):
+    return {"member_id": member["id"], "member_name": member["name"], "ok": ok, "leader_id": "1001" if ok else "0"}
+
+
+TABLE_H = [dict(t, host="h%s" % t["name"][1:], address=t["peer_url"][8:-5]) for t in TABLE]
+
+
+def _moved(healthy=(True, True, True), m3_url="https://10.0.0.30:2380", learner=False):
+    running = _ids([_member("m1", "https://10.0.0.1:2380"), _member("m2", "https://10.0.0.2:2380"),
+                    _member("m3", m3_url, learner=learner)])
+    return running, [_report(m, ok) for m, ok in zip(running, healthy)]
+
+
+def test_a_renumbered_member_with_a_healthy_quorum_gets_a_plan_and_no_refusal():
+    # m3 moved to 10.0.0.3 in the inventory; the cluster still has it at 10.0.0.30 (it may not answer there).
+    running, reports = _moved(healthy=(True, True, False))
+    assert membership_guard(running, TABLE_H, reports) == []
+    assert renumber_plan(running, TABLE_H, reports) == [{
+        "host": "h3", "name": "m3", "id": "1003", "id_hex": "abcm3", "old_peer_urls": ["https://10.0.0.30:2380"],
+        "old_addresses": ["10.0.0.30"], "peer_url": "https://10.0.0.3:2380", "address": "10.0.0.3",
+        "peer_url_updated": False}]
+
+
+def test_an_updated_peer_url_whose_member_did_not_restart_yet_is_still_planned():
+    # An earlier run updated m3's peer URL and stopped before m3 restarted: it still advertises the old client URL.
+    table = [dict(t, client_url=t["peer_url"].replace("2380", "2379")) for t in TABLE_H]
+    running, reports = _moved(m3_url="https://10.0.0.3:2380")
+    for m in running:
+        m["client_urls"] = [m["peer_urls"][0].replace("2380", "2379")]
+    assert renumber_plan(running, table, reports) == []
+    running[2]["client_urls"] = ["https://10.0.0.30:2379"]
+    plan = renumber_plan(running, table, reports)
+    assert plan[0]["peer_url_updated"] and plan[0]["old_addresses"] == ["10.0.0.30"]
+    assert membership_guard(running, table, reports) == []
+    assert "quorum" in membership_guard(running, table, reports[:1])[0]
+
+
+def test_a_renumber_without_health_reports_is_refused():
+    running, _ = _moved()
     problems = membership_guard(running, TABLE)
     assert len(problems) == 1 and "m3 (cluster: https://10.0.0.30:2380, inventory: https://10.0.0.3:2380)" in problems[0]
+    assert "health is unknown" in problems[0] and "Nothing was changed" in problems[0]
+    assert "etcd_member_address" in problems[0] and "replace_member" in problems[0]
+    assert renumber_plan(running, TABLE) == []
+
+
+def test_a_renumber_that_would_lose_the_quorum_is_refused():
+    running, reports = _moved(healthy=(True, False, True))
+    problems = membership_guard(running, TABLE_H, reports)
+    assert len(problems) == 1
+    assert "1 of the other 2 voting members answer, fewer than the quorum of 2 (unhealthy: m2)" in problems[0]
+    assert renumber_plan(running, TABLE_H, reports) == []
+
+
+def test_two_renumbered_members_in_one_run_are_refused():
+    running = _ids([_member("m1", "https://10.0.0.1:2380"), _member("m2", "https://10.0.0.20:2380"),
+                    _member("m3", "https://10.0.0.30:2380")])
+    reports = [_report(m) for m in running]
+    problems = membership_guard(running, TABLE_H, reports)
+    assert len(problems) == 1 and "only one member changes its address per run (2 do: m2, m3)" in problems[0]
+    assert "m2 (cluster" in problems[0] and "m3 (cluster" in problems[0]
+    assert renumber_plan(running, TABLE_H, reports) == []
+
+
+def test_a_renumber_without_a_member_id_is_refused():
+    running, reports = _moved()
+    del running[2]["id_hex"]
+    assert "did not report its member ID" in membership_guard(running, TABLE_H, reports)[0]
+    assert renumber_plan(running, TABLE_H, reports) == []
+
+
+def test_a_renumbered_learner_is_refused():
+    running, reports = _moved(learner=True)
+    assert "it is a learner" in membership_guard(running, TABLE_H, reports)[0]
+
+
+def test_swapped_addresses_are_refused_not_missed():
+    # Each member's URL is in the inventory, but under the other name: a swap, never done by a plain run.
+    running = _ids([_member("m1", "https://10.0.0.1:2380"), _member("m2", "https://10.0.0.3:2380"),
+                    _member("m3", "https://10.0.0.2:2380")])
+    reports = [_report(m) for m in running]
+    problems = membership_guard(running, TABLE_H, reports)
+    assert len(problems) == 1 and "only one member changes its address per run" in problems[0]
+    # The new address is held by a member that was added but never started.
+    running, reports = _moved()
+    running.append(dict(_member("", "https://10.0.0.3:2380"), id="1009", id_hex="f9"))
+    assert "the new peer URL belongs to member f9" in membership_guard(running, TABLE_H, reports)[0]
+
+
+def test_a_missing_member_and_a_renumber_are_reported_separately():
+    running, reports = _moved()
+    running.append(dict(_member("m4", "https://10.0.0.4:2380"), id="1004"))
+    reports.append(_report(running[3]))
+    problems = membership_guard(running, TABLE_H, reports)
+    assert len(problems) == 1 and "does not list: m4" in problems[0]
+    assert [p["name"] for p in renumber_plan(running, TABLE_H, reports)] == ["m3"]
+
+
+def test_ipv6_renumber_keeps_the_old_address_without_brackets():
+    running = _ids([_member("m1", "https://[fd00::1]:2380"), _member("m2", "https://[fd00::2]:2380"),
+                    _member("m3", "https://[fd00::30]:2380")])
+    table = [{"host": "h%d" % i, "name": "m%d" % i, "address": "fd00::%d" % i, "peer_url": "https://[fd00::%d]:2380" % i}
+             for i in (1, 2, 3)]
+    plan = renumber_plan(running, table, [_report(m) for m in running])
+    assert plan[0]["old_addresses"] == ["fd00::30"] and plan[0]["address"] == "fd00::3"
 
 
 def test_ipv6_peer_urls_are_compared_normalised():
