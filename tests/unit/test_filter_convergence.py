@@ -43,8 +43,9 @@ def config(token="etcd-abc", state="existing"):
 NO_ANSWER = {"failed": True, "msg": "https://127.0.0.1:2379: timed out"}
 
 
-def plan(views, table=TABLE, hosts=HOSTS, reset=""):
-    return etcd_resume_plan(views, table, hosts, "etcd", reset, token_factory=lambda name: name + "-NEW")
+def plan(views, table=None, hosts=None, reset=""):
+    return etcd_resume_plan(views, TABLE if table is None else table, HOSTS if hosts is None else hosts, "etcd", reset,
+                            token_factory=lambda name: name + "-NEW")
 
 
 # -- token ------------------------------------------------------------------------------------------------------------

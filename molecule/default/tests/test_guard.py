@@ -41,8 +41,9 @@ def state():
     """What a refused run must leave as it was: every managed path's inode and change time, and etcd's PID."""
     out = {}
     for h in HOSTS:
-        out[h] = sh(h, "(find %s -printf '%%p %%i %%C@\\n'; find %s -printf '%%p %%i %%C@\\n') 2>/dev/null | sort; "
+        script = ("(find %s -printf '%%p %%i %%C@\\n'; find %s -printf '%%p %%i %%C@\\n') 2>/dev/null | sort; "
                   "systemctl show -p MainPID etcd" % (WATCHED, DATA))
+        out[h] = sh(h, script)
     return out
 
 
