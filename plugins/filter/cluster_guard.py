@@ -190,7 +190,7 @@ def _review_membership(running_members, member_table, endpoints):
     inventory lacks (descriptions), plan entries for the one member that may change its address in this run, and
     descriptions of address changes that are not safe now, each with its reason."""
     table = list(member_table or [])
-    running = [m for m in running_members or []]
+    running = list(running_members or [])
     inventory_urls = set(_norm_url(m["peer_url"]) for m in table)
     inventory_by_name = dict((m["name"], m) for m in table)
     missing, moved = [], []
@@ -205,8 +205,9 @@ def _review_membership(running_members, member_table, endpoints):
             elif _restart_pending(m, entry):
                 moved.append((m, entry))  # peer URL already updated (an interrupted run): its restart is pending
         elif not urls & inventory_urls:
-            missing.append("%s (%s, id %s%s)" % (m["name"], ", ".join(sorted(m.get("peer_urls", []))),
-                                                m.get("id_hex", "?"), ", learner" if m.get("is_learner") else ""))
+            missing.append("%s (%s, id %s%s)" % (
+                m["name"], ", ".join(sorted(m.get("peer_urls", []))), m.get("id_hex", "?"),
+                ", learner" if m.get("is_learner") else ""))
     if not moved:
         return missing, [], []
 
