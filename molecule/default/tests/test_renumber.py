@@ -5,8 +5,9 @@ changed), the inventory says so (a temporary copy with the new ansible_host), an
 uses the two members that keep their address: the guard plans the change, the member's certificates hold both
 addresses, its peer URL is updated through another member before it restarts, and it restarts with its new address.
 No acknowledged write may be lost, no write may fail, every member must answer at its address, and the members that
-kept theirs are not restarted. Then it moves back the same way, and a last run drops the address it no longer has
-from its certificates, so that later tests and the scenario's destroy see the original addresses.
+kept theirs are not restarted. Then it moves back the same way, a later run drops the address it no longer has from
+its certificates, and the run after that changes nothing; later tests and the scenario's destroy see the original
+addresses.
 """
 
 from __future__ import annotations
@@ -156,4 +157,8 @@ def test_the_member_moves_back_and_a_later_run_drops_the_address_it_left(writer)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
     assert "IP Address:%s" % NEW not in sans(MOVED) and "IP Address:%s" % OLD in sans(MOVED)
     assert_healthy(writer, list(IPS.values()))
+    # And the run after that changes nothing.
+    proc = site()
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
+    assert recap(proc) == dict((h, 0) for h in HOSTS), proc.stdout[-3000:]
     assert writer.failed == 0, writer.errors[:5]
