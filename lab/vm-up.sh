@@ -36,7 +36,7 @@ qemu-system-x86_64 -name "$VM_NAME" -accel tcg,tb-size=256 -m "$VM_MEM" -smp "$V
   -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$VM_PORT-:22" -device virtio-net-pci,netdev=n0 \
   -daemonize -pidfile "$RUN/qemu.pid"
 # The forwarded port accepts connections before sshd runs: wait for the banner.
-deadline=$((SECONDS + ${VM_BOOT_TIMEOUT:-150}))
+deadline=$((SECONDS + ${VM_BOOT_TIMEOUT:-360}))
 while [ "$SECONDS" -lt "$deadline" ]; do
   kill -0 "$(cat "$RUN/qemu.pid")" 2>/dev/null || { echo "VM $VM_NAME: qemu exited; see $RUN/console.log" >&2; exit 1; }
   if banner=$(timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$VM_PORT && head -c 7 <&3" 2>/dev/null) && [ "$banner" = "SSH-2.0" ]; then
@@ -44,5 +44,5 @@ while [ "$SECONDS" -lt "$deadline" ]; do
   fi
   sleep 0.5
 done
-echo "VM $VM_NAME: sshd did not answer within ${VM_BOOT_TIMEOUT:-150} s on 127.0.0.1:$VM_PORT; see $RUN/console.log" >&2
+echo "VM $VM_NAME: sshd did not answer within ${VM_BOOT_TIMEOUT:-360} s on 127.0.0.1:$VM_PORT; see $RUN/console.log" >&2
 exit 1
