@@ -20,6 +20,8 @@ def lab_env():
         CONTAINERS_CONF=os.path.join(REPO, "lab", "containers.conf"),
         ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
         ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"),
+        # molecule's verifier exports ANSIBLE_FORCE_COLOR=true, which wins over NOCOLOR: tests read plain text.
+        ANSIBLE_FORCE_COLOR="0",
         ANSIBLE_NOCOLOR="1",
     )
 
