@@ -18,8 +18,9 @@ MIRROR = os.path.join(REPO, ".lab", "mirror")
 MEMBER_PLAY = "PLAY [Deploy etcd members]"
 
 
-def run_site(tmp_path, hosts, extra=None, group_vars=None):
-    """Run site.yml against HOSTS; EXTRA goes on the command line (-e), GROUP_VARS into group_vars/etcd.yml."""
+def run_site(tmp_path, hosts, extra=None, group_vars=None, playbook="site.yml"):
+    """Run site.yml (or PLAYBOOK) against HOSTS; EXTRA goes on the command line (-e), GROUP_VARS into
+    group_vars/etcd.yml."""
     if group_vars:
         (tmp_path / "group_vars").mkdir(exist_ok=True)
         (tmp_path / "group_vars" / "etcd.yml").write_text(json.dumps(group_vars))
@@ -41,7 +42,7 @@ def run_site(tmp_path, hosts, extra=None, group_vars=None):
                ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"), ANSIBLE_NOCOLOR="1")
     proc = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(tmp_path / "hosts.yml"),
-         "-e", json.dumps(variables), os.path.join(REPO, "site.yml")],
+         "-e", json.dumps(variables), os.path.join(REPO, playbook)],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=False)
     return proc, proc.stdout + proc.stderr
 
@@ -218,3 +219,13 @@ def test_corrupted_cache_is_refused(tmp_path):
         f.write(b"tampered")
     refused(*run_site(tmp_path, ONE, {"etcd_version": "3.5.30", "etcd_release_sha256": sha}),
             "corrupted or replaced")
+
+
+def test_validation_play_alone_refuses_a_member_variable(tmp_path):
+    """playbooks/validate.yml, the play that remove_member, replace_member, dr_restore and backup_now import first:
+    a bad value in group_vars/etcd is refused on the controller (no member is contacted: port 9 answers nothing)."""
+    proc, out = run_site(tmp_path, three(), group_vars={"etcd_heartbeat_interval": "fast"},
+                         playbook="playbooks/validate.yml")
+    assert proc.returncode != 0
+    assert "etcd_heartbeat_interval" in out, out[-3000:]
+    assert "UNREACHABLE" not in out, out[-3000:]

@@ -14,13 +14,6 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
 REPO = os.path.dirname(TESTS)
-sys.path.insert(0, os.path.join(TESTS, "unit"))
-sys.path.insert(0, os.path.join(TESTS, "integration"))
-
-import collection_path  # noqa: E402
-
-collection_path.setup()
-
 from etcd_local import ETCD_VERSION, TARBALL, EtcdCluster, extract_etcd  # noqa: E402
 
 PLAYBOOK = """
