@@ -15,7 +15,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-HTTP_STATUS = {3: 400, 4: 504, 5: 404, 6: 409, 7: 403, 9: 400, 14: 503, 16: 401}
+HTTP_STATUS = {3: 400, 4: 504, 5: 404, 6: 409, 7: 403, 9: 400, 11: 400, 14: 503, 16: 401}
 
 
 class GrpcError(Exception):
@@ -108,6 +108,7 @@ class FakeCluster:
         self.alarms = []
         self.kv = {}  # key bytes -> dict(value, create, mod, version)
         self.revision = 1
+        self.compact_revision = 0
         self.term = 2
         self.index = 100
         self.denied_paths = set()
@@ -121,6 +122,7 @@ class FakeCluster:
             self.members[mid] = dict(
                 ID=mid, name=name, peerURLs=["https://127.0.0.1:%d" % (42380 + i)],
                 clientURLs=[], isLearner=False, in_sync=True, up=False,
+                dbSize=24576, dbSizeInUse=16384, defrags=0,
             )
             self.order.append(mid)
             self.start(mid)
@@ -250,14 +252,30 @@ class FakeCluster:
             return dict(h, members=self.member_list())
         if path == "/v3/maintenance/status":
             m = self.members[mid]
-            out = dict(h, version=self.version, dbSize="24576", dbSizeInUse="16384",
+            out = dict(h, version=self.version, dbSize=str(m["dbSize"]), dbSizeInUse=str(m["dbSizeInUse"]),
                        leader=str(self.leader_of(mid)), raftIndex=str(self.index), raftTerm=str(self.term),
                        raftAppliedIndex=str(self.index if m["in_sync"] else 1))
             if m["isLearner"]:
                 out["isLearner"] = True
             return out
         if path == "/v3/maintenance/alarm":
+            if body.get("action") == "DEACTIVATE":
+                gone = [a for a in self.alarms if a[0] == int(body.get("memberID") or 0) and a[1] == body.get("alarm")]
+                self.alarms = [a for a in self.alarms if a not in gone]
+                return dict(h, alarms=[{"memberID": str(a[0]), "alarm": a[1]} for a in gone])
             return dict(h, alarms=[{"memberID": str(a[0]), "alarm": a[1]} for a in self.alarms])
+        if path == "/v3/maintenance/defragment":
+            m = self.members[mid]
+            m["dbSize"], m["defrags"] = m["dbSizeInUse"], m["defrags"] + 1
+            return h
+        if path == "/v3/kv/compaction":
+            rev = int(body.get("revision") or 0)
+            if rev <= self.compact_revision:
+                raise GrpcError(11, "etcdserver: mvcc: required revision has been compacted")
+            if rev > self.revision:
+                raise GrpcError(11, "etcdserver: mvcc: required revision is a future revision")
+            self.compact_revision = rev
+            return dict(h, header=self.header(mid))
         if path == "/v3/maintenance/transfer-leadership":
             if mid != self.leader:
                 raise GrpcError(9, "etcdserver: not leader")
@@ -270,6 +288,11 @@ class FakeCluster:
         if path in ("/v3/maintenance/hash", "/v3/maintenance/hashkv"):
             return dict(h, hash=12345)
         if path == "/v3/kv/range":
+            rev = int(body.get("revision") or 0)
+            if rev and rev < self.compact_revision:
+                raise GrpcError(11, "etcdserver: mvcc: required revision has been compacted")
+            if rev > self.revision:
+                raise GrpcError(11, "etcdserver: mvcc: required revision is a future revision")
             keys = self._select(body)
             kvs = [self._kv(k) for k in keys]
             return dict(h, kvs=kvs, count=str(len(kvs))) if kvs else h
