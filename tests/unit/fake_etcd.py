@@ -252,7 +252,7 @@ class FakeCluster:
             return dict(h, members=self.member_list())
         if path == "/v3/maintenance/status":
             m = self.members[mid]
-            out = dict(h, version=self.version, dbSize=str(m["dbSize"]), dbSizeInUse=str(m["dbSizeInUse"]),
+            out = dict(h, version=self.version, dbSize=str(m.get("dbSize", 24576)), dbSizeInUse=str(m.get("dbSizeInUse", 16384)),
                        leader=str(self.leader_of(mid)), raftIndex=str(self.index), raftTerm=str(self.term),
                        raftAppliedIndex=str(self.index if m["in_sync"] else 1))
             if m["isLearner"]:
@@ -266,7 +266,7 @@ class FakeCluster:
             return dict(h, alarms=[{"memberID": str(a[0]), "alarm": a[1]} for a in self.alarms])
         if path == "/v3/maintenance/defragment":
             m = self.members[mid]
-            m["dbSize"], m["defrags"] = m["dbSizeInUse"], m["defrags"] + 1
+            m["dbSize"], m["defrags"] = m.get("dbSizeInUse", 16384), m.get("defrags", 0) + 1
             return h
         if path == "/v3/kv/compaction":
             rev = int(body.get("revision") or 0)
