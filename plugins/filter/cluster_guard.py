@@ -12,7 +12,10 @@ Pure functions; the guards return a list of refusals (empty: go on), renumber_pl
   inventory would be cut off by the firewall and forgotten by the configuration. A member whose address changed is
   refused unless it is the one safe renumber of this run, which renumber_plan (not a refusal list) returns.
 - version_guard: the target release against the versions the members run. One minor at a time, never backwards
-  across a minor, and the upstream floors for a minor step (see VERSION_GATES).
+  across a minor (except the rollback of an unfinished minor upgrade), the upstream floors of a minor step and the
+  known-bad releases, all read from the gate file meta/etcd_version_gates.yml (one line each with its reason and
+  upstream link). The upgrade and downgrade playbooks add upgrade_plan, version_warnings, refused_config_problems,
+  flag_problems, v2store_problems and downgrade_guard, from the same file.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -28,7 +31,9 @@ description:
   - Members without a CA (new hosts) are fine. A member whose trusted CA file does not contain the controller's CA
     certificate, or a controller without a CA while members have one, gives a refusal that names which members hold
     which CA (subject, serial, SHA-256 fingerprint, expiry) and how to fix it.
-  - The companion filters C(membership_guard), C(renumber_plan) and C(version_guard) live in the same file.
+  - The companion filters C(membership_guard), C(renumber_plan), C(version_guard), C(version_warnings),
+    C(upgrade_plan), C(refused_config_problems), C(flag_problems), C(v2store_problems) and C(downgrade_guard) live in
+    the same file; the version filters read the gate file C(meta/etcd_version_gates.yml) of the collection.
 options:
   _input:
     description: Mapping of member (inventory name) to the PEM text of its C(ca.crt) (empty when it has none).
@@ -62,9 +67,17 @@ _value:
 
 import datetime
 import ipaddress
+import os
 import re
 
 from ansible.errors import AnsibleFilterError
+
+try:
+    import yaml
+
+    HAS_YAML = True
+except ImportError:  # pragma: no cover
+    HAS_YAML = False
 
 try:
     from cryptography import x509
@@ -75,17 +88,6 @@ except ImportError:  # pragma: no cover
     HAS_CRYPTOGRAPHY = False
 
 _PEM = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
-
-# Upstream version gates for a minor step, one line each with its reason and source. The 3.5 -> 3.6 floor moved
-# over time (3.5.20 in the first 3.6 upgrade guide, 3.5.26 after the downgrade-from-3.6 fixes, 3.5.32 now).
-VERSION_GATES = [
-    {"from": (3, 5), "to": (3, 6), "min_patch": 32,
-     "reason": "every member must run 3.5.32 or newer before the upgrade to 3.6 (membership kept in the v3 store, "
-               "v2store check), see https://etcd.io/docs/v3.6/upgrades/upgrade_3_6/"},
-    {"from": (3, 6), "to": (3, 7), "min_patch": 11,
-     "reason": "every member must run 3.6.11 or newer before the upgrade to 3.7, "
-               "see https://etcd.io/docs/v3.7/upgrades/"},
-]
 
 
 def _not_after(cert):
@@ -296,11 +298,99 @@ def renumber_plan(running_members, member_table, endpoints=None):
     return _review_membership(running_members, member_table, endpoints)[1]
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Versions. The upstream facts live in the gate file (meta/etcd_version_gates.yml), one line each with its reason
+# and link; the code below only applies them.
+
+GATES_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "meta",
+                          "etcd_version_gates.yml")
+_GATES_CACHE = {}
+
+
+def load_gates(path=None):
+    """The gate file, parsed and checked (cached per path)."""
+    path = path or GATES_FILE
+    if path in _GATES_CACHE:
+        return _GATES_CACHE[path]
+    if not HAS_YAML:  # pragma: no cover
+        raise AnsibleFilterError("the version gates need PyYAML on the controller")
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f)
+    except (IOError, OSError, yaml.YAMLError) as e:
+        raise AnsibleFilterError("cannot read the version gate file %s: %s" % (path, e))
+    problems = gate_file_problems(data)
+    if problems:
+        raise AnsibleFilterError("the version gate file %s is invalid: %s" % (path, "; ".join(problems)))
+    _GATES_CACHE[path] = data
+    return data
+
+
+def gate_file_problems(data):
+    """What is wrong with a parsed gate file (empty: usable). Every entry needs its reason and an https link."""
+    problems = []
+    if not isinstance(data, dict):
+        return ["not a mapping"]
+    for section in ("minor_steps", "floor_history", "known_bad", "known_risky", "refused_config"):
+        entries = data.get(section)
+        if not isinstance(entries, list) or not entries:
+            problems.append("%s: missing or empty" % section)
+            continue
+        for i, e in enumerate(entries):
+            where = "%s[%d]" % (section, i)
+            if not isinstance(e, dict):
+                problems.append("%s: not a mapping" % where)
+                continue
+            if not str(e.get("reason") or "").strip():
+                problems.append("%s: no reason" % where)
+            if not str(e.get("link") or "").startswith("https://"):
+                problems.append("%s: no https link" % where)
+            for key in ("source_floor", "target_floor", "floor"):
+                if key in e and _parse(e[key]) is None:
+                    problems.append("%s: %s '%s' is not a release" % (where, key, e[key]))
+            for key in ("from", "to"):
+                if key in e and not re.match(r"^\d+\.\d+\Z", str(e[key])):
+                    problems.append("%s: %s '%s' is not a minor (X.Y)" % (where, key, e[key]))
+            if "versions" in e:
+                try:
+                    _range(e["versions"])
+                except ValueError as err:
+                    problems.append("%s: %s" % (where, err))
+    v2 = data.get("v2store_check")
+    if not isinstance(v2, dict) or not v2.get("clean") or not v2.get("remedy") or not str(v2.get("link", "")).startswith("https://"):
+        problems.append("v2store_check: needs clean, remedy and an https link")
+    return problems
+
+
 def _parse(version):
     m = re.match(r"^v?(\d+)\.(\d+)\.(\d+)", str(version or ""))
     if not m:
         return None
     return tuple(int(x) for x in m.groups())
+
+
+def _minor(text):
+    return tuple(int(x) for x in str(text).split("."))
+
+
+def _range(spec):
+    """'3.5.0-3.5.2' or '3.6.0' -> (low, high) release tuples."""
+    parts = str(spec).split("-")
+    if len(parts) not in (1, 2) or any(_parse(p) is None or not re.match(r"^\d+\.\d+\.\d+\Z", p) for p in parts):
+        raise ValueError("'%s' is not a release or a range of releases (X.Y.Z or X.Y.Z-X.Y.Z)" % spec)
+    low, high = _parse(parts[0]), _parse(parts[-1])
+    if low > high:
+        raise ValueError("'%s' is an empty range" % spec)
+    return low, high
+
+
+def _in(version, spec):
+    low, high = _range(spec)
+    return low <= version <= high
+
+
+def _fmt(version):
+    return ".".join(str(x) for x in version)
 
 
 def member_versions(installed, endpoints=None, member_table=None):
@@ -315,44 +405,226 @@ def member_versions(installed, endpoints=None, member_table=None):
     return result
 
 
-def version_guard(installed, target, endpoints=None, member_table=None):
+def _running(installed, endpoints, member_table):
+    return dict((h, _parse(v)) for h, v in member_versions(installed, endpoints, member_table).items() if _parse(v))
+
+
+def _step(gates, source, target):
+    for step in gates["minor_steps"]:
+        if _minor(step["from"]) == source and _minor(step["to"]) == target:
+            return step
+    return None
+
+
+def _table(running):
+    return ", ".join("%s %s" % (h, _fmt(v)) for h, v in sorted(running.items()))
+
+
+def version_guard(installed, target, endpoints=None, member_table=None, cluster_version=None, gates_file=None):
     """Refusals for moving the members' versions to ``target``.
 
     ``installed`` maps a member to the release it runs or has installed (see member_versions for ``endpoints`` and
-    ``member_table``); members without a version (new) are left out. Patch moves within a minor are allowed both
-    ways; one minor up is allowed when every member passes the upstream floor; a skipped minor or a minor downgrade
-    is refused.
+    ``member_table``); members without a version (new) are left out. ``cluster_version`` (optional, "3.5.0" as
+    the /version endpoint says) is the cluster's version when it answered.
+
+    Allowed: a patch move either way; one minor up when every member passes the step's source floor and the target
+    its target floor; back to the lower minor while an upgrade is unfinished (some member still runs that minor,
+    so the cluster version did not move: the rollback is a switch of the upgraded members' links). Refused: a
+    known-bad target, a skipped minor, a minor downgrade of a cluster whose members all run the higher minor (the
+    downgrade playbook does that, through etcd's downgrade procedure).
     """
     wanted = _parse(target)
     if wanted is None:
         raise AnsibleFilterError("version_guard: '%s' is not a release number" % target)
-    running = dict((h, _parse(v)) for h, v in member_versions(installed, endpoints, member_table).items() if _parse(v))
+    gates = load_gates(gates_file)
+    problems = []
+    for bad in gates["known_bad"]:
+        if _in(wanted, bad["versions"]):
+            problems.append("etcd %s is a known-bad release (%s): %s, see %s. Choose another release. Nothing was "
+                            "changed." % (target, bad["versions"], bad["reason"], bad["link"]))
+    running = _running(installed, endpoints, member_table)
     if not running:
-        return []
+        return problems
     minors = sorted(set(v[:2] for v in running.values()))
     lowest, highest = minors[0], minors[-1]
-    table = ", ".join("%s %s" % (h, ".".join(map(str, v))) for h, v in sorted(running.items()))
-    problems = []
+    table = _table(running)
+    cluster = _parse(cluster_version)
     if wanted[:2] < highest:
-        problems.append(
-            "etcd %s is a downgrade from %s.%s (members run: %s). A minor downgrade goes through the cluster's "
-            "downgrade procedure (etcdctl downgrade validate/enable), never a plain restart: use the downgrade "
-            "playbook. Nothing was changed." % (target, highest[0], highest[1], table))
-    elif wanted[0] != lowest[0] or wanted[1] > lowest[1] + 1:
+        unfinished = lowest == wanted[:2] and (cluster is None or cluster[:2] == wanted[:2])
+        if not unfinished:
+            problems.append(
+                "etcd %s is a downgrade from %s.%s (members run: %s%s). A minor downgrade goes through the cluster's "
+                "downgrade procedure (etcdctl downgrade validate/enable), never a plain restart: use the downgrade "
+                "playbook. Nothing was changed." % (target, highest[0], highest[1], table,
+                                                    "; cluster version %s" % cluster_version if cluster else ""))
+        return problems
+    if wanted[0] != lowest[0] or wanted[1] > lowest[1] + 1:
         problems.append(
             "etcd %s skips a minor release (members run: %s). Upgrade one minor at a time (%s.%s first). Nothing was "
             "changed." % (target, table, lowest[0], lowest[1] + 1))
-    elif wanted[1] == lowest[1] + 1:
-        for gate in VERSION_GATES:
-            if gate["from"] == lowest and gate["to"] == wanted[:2]:
-                below = sorted(h for h, v in running.items() if v[:2] == lowest and v[2] < gate["min_patch"])
-                if below:
-                    problems.append("etcd %s: %s; below it: %s (members run: %s). Nothing was changed."
-                                    % (target, gate["reason"], ", ".join(below), table))
+        return problems
+    if wanted[1] == lowest[1] + 1:
+        step = _step(gates, lowest, wanted[:2])
+        if step is None:
+            problems.append("etcd %s: the gate file has no step from %s.%s to %s.%s, so the upgrade is not known to "
+                            "be safe. Nothing was changed." % (target, lowest[0], lowest[1], wanted[0], wanted[1]))
+            return problems
+        floor = _parse(step["source_floor"])
+        below = sorted(h for h, v in running.items() if v[:2] == lowest and v < floor)
+        if below:
+            problems.append("etcd %s: every member must run %s or newer first; below it: %s (members run: %s). %s, "
+                            "see %s. Upgrade to the newest %s.%s patch release first. Nothing was changed."
+                            % (target, step["source_floor"], ", ".join(below), table, step["reason"], step["link"],
+                               lowest[0], lowest[1]))
+        if wanted < _parse(step["target_floor"]):
+            problems.append("etcd %s is below %s, the lowest release to upgrade to from %s: %s, see %s. Nothing was "
+                            "changed." % (target, step["target_floor"], step["from"], step["reason"], step["link"]))
+    return problems
+
+
+def version_warnings(installed, target, endpoints=None, member_table=None, gates_file=None):
+    """Known-risky releases among the members' and the target (the run goes on): one message per release range."""
+    gates = load_gates(gates_file)
+    running = _running(installed, endpoints, member_table)
+    wanted = _parse(target)
+    warnings = []
+    for risky in gates["known_risky"]:
+        hosts = sorted(h for h, v in running.items() if _in(v, risky["versions"]))
+        if wanted is not None and _in(wanted, risky["versions"]):
+            hosts.append("the target %s" % target)
+        if hosts:
+            warnings.append("%s (%s): %s, see %s." % (
+                ", ".join(hosts), risky["versions"], risky["reason"], risky["link"]))
+    return warnings
+
+
+def upgrade_plan(installed, target, endpoints=None, member_table=None, gates_file=None):
+    """What upgrade.yml does for ``target`` (call version_guard first: the plan assumes the move is allowed).
+
+    Returns {kind, step, checks, to_switch, versions}: kind is none (every member runs the target), patch (a patch
+    move, up or down, or an interrupted one going on), minor (one minor up) or rollback (back to the lower minor of
+    an unfinished minor upgrade); step "3.5->3.6" for a minor move; checks the step's checks on every member before
+    the first switch (v2store); to_switch the members that do not run the target yet, sorted."""
+    wanted = _parse(target)
+    if wanted is None:
+        raise AnsibleFilterError("upgrade_plan: '%s' is not a release number" % target)
+    gates = load_gates(gates_file)
+    running = _running(installed, endpoints, member_table)
+    to_switch = sorted(h for h, v in running.items() if v != wanted)
+    versions = dict((h, _fmt(v)) for h, v in running.items())
+    if not to_switch:
+        return {"kind": "none", "step": "", "checks": [], "to_switch": [], "versions": versions}
+    lowest = min(v[:2] for v in running.values())
+    highest = max(v[:2] for v in running.values())
+    if wanted[:2] < highest:
+        return {"kind": "rollback", "step": "%d.%d->%d.%d" % (highest + wanted[:2]), "checks": [],
+                "to_switch": to_switch, "versions": versions}
+    if wanted[:2] > lowest:
+        step = _step(gates, lowest, wanted[:2]) or {}
+        behind = [h for h in to_switch if running[h][:2] == lowest]
+        return {"kind": "minor", "step": "%d.%d->%d.%d" % (lowest + wanted[:2]),
+                "checks": list(step.get("checks") or []) if behind else [], "to_switch": to_switch,
+                "versions": versions}
+    return {"kind": "patch", "step": "", "checks": [], "to_switch": to_switch, "versions": versions}
+
+
+def refused_config_problems(config, target, gates_file=None):
+    """Settings of the rendered configuration (etcd's file keys) that the target minor refuses (the v2 API and its
+    flags from 3.6 on), each with its reason and link."""
+    wanted = _parse(target)
+    if wanted is None:
+        raise AnsibleFilterError("refused_config_problems: '%s' is not a release number" % target)
+    gates = load_gates(gates_file)
+    problems = []
+    for rule in gates["refused_config"]:
+        if wanted[:2] < _minor(rule["from"]) or rule["key"] not in (config or {}):
+            continue
+        value = config[rule["key"]]
+        if "values" in rule and str(value).lower() not in [str(v).lower() for v in rule["values"]]:
+            continue
+        problems.append("%s: %s is refused for etcd %s: %s, see %s." % (
+            rule["key"], value if "values" in rule else "the setting", target, rule["reason"], rule["link"]))
+    return problems
+
+
+# Configuration file keys that are not command-line flags: blocks whose inner keys have flags of other names.
+_NOT_FLAGS = frozenset(["client-transport-security", "peer-transport-security", "socket-options", "discovery-config"])
+_FLAG = re.compile(r"^\s*--([a-z0-9][a-z0-9-]*)", re.M)
+
+
+def flag_problems(config, help_text, target):
+    """Keys of the rendered configuration the target binary does not know, from its ``etcd --help`` text.
+
+    etcd reads its configuration file leniently (3.7 ignores unknown keys without a word), so a key the binary has
+    no flag for would silently drop a setting, a safety check among them. Blocks without flags of their own
+    (client-transport-security, peer-transport-security, socket-options, discovery-config) are not checked here."""
+    flags = set(_FLAG.findall(help_text or ""))
+    if not flags:
+        return ["`etcd --help` of etcd %s listed no flags: cannot check the configuration against it" % target]
+    unknown = sorted(k for k in (config or {}) if k not in _NOT_FLAGS and k not in flags)
+    if not unknown:
+        return []
+    return ["etcd %s does not know the configuration key(s) %s (its `etcd --help` has no such flag): it would ignore "
+            "them silently. Remove them (etcd_extra_config, etcd_feature_gates) or translate them for %s. Nothing was "
+            "switched." % (target, ", ".join(unknown), target)]
+
+
+def v2store_problems(results, gates_file=None):
+    """Outcomes of ``etcdutl check v2store`` per member (host -> {rc, stdout, stderr}): every member must report
+    no custom content; any other outcome stops the upgrade with the upstream remedy."""
+    gates = load_gates(gates_file)
+    check = gates["v2store_check"]
+    problems = []
+    for host in sorted(results or {}):
+        r = results[host] or {}
+        out = " ".join(("%s %s" % (r.get("stdout", ""), r.get("stderr", ""))).split())
+        if r.get("rc") == 0 and check["clean"].lower() in out.lower():
+            continue
+        problems.append(check["remedy"].format(host=host, output=out or "(nothing, exit code %s)" % r.get("rc"))
+                        + ", see %s." % check["link"])
+    return problems
+
+
+def downgrade_guard(installed, target, endpoints=None, member_table=None, cluster_version=None, gates_file=None):
+    """Refusals for the downgrade playbook: one minor back, through etcd's downgrade API (3.6 and newer).
+
+    Allowed: every member on the same minor M (3.6 or newer) or the downgrade already under way (members on M and
+    M-1, the cluster version at M-1), and a target on M-1 that is not known-bad. A patch downgrade is a plain rolling
+    switch (upgrade.yml); 3.5 has no downgrade API (3.4 is not supported)."""
+    wanted = _parse(target)
+    if wanted is None:
+        raise AnsibleFilterError("downgrade_guard: '%s' is not a release number" % target)
+    gates = load_gates(gates_file)
+    problems = []
+    for bad in gates["known_bad"]:
+        if _in(wanted, bad["versions"]):
+            problems.append("etcd %s is a known-bad release (%s): %s, see %s. Nothing was changed."
+                            % (target, bad["versions"], bad["reason"], bad["link"]))
+    running = _running(installed, endpoints, member_table)
+    if not running:
+        return problems + ["No member reported or has a version: there is nothing to downgrade. Nothing was changed."]
+    minors = sorted(set(v[:2] for v in running.values()))
+    highest = minors[-1]
+    table = _table(running)
+    if wanted[:2] == highest and len(minors) == 1:
+        problems.append("etcd %s is in the members' minor (members run: %s): a patch move is a plain rolling switch, "
+                        "run the upgrade playbook with -e etcd_version=%s. Nothing was changed." % (target, table, target))
+    elif wanted[0] != highest[0] or wanted[1] != highest[1] - 1:
+        problems.append("etcd %s is not one minor below %s.%s (members run: %s): downgrade one minor at a time. "
+                        "Nothing was changed." % (target, highest[0], highest[1], table))
+    elif highest < (3, 6):
+        problems.append("etcd %s.%s has no downgrade API (etcdctl downgrade arrived with 3.6 servers' storage "
+                        "versions) and quorum.etcd supports 3.5 and newer only. Nothing was changed."
+                        % (highest[0], highest[1]))
+    elif len(minors) > 2 or (len(minors) == 2 and minors[0] != wanted[:2]):
+        problems.append("The members run several minors (%s): finish or roll back that upgrade first. Nothing was "
+                        "changed." % table)
     return problems
 
 
 class FilterModule(object):
     def filters(self):
         return {"ca_guard": ca_guard, "membership_guard": membership_guard, "renumber_plan": renumber_plan,
-                "version_guard": version_guard}
+                "version_guard": version_guard, "version_warnings": version_warnings, "upgrade_plan": upgrade_plan,
+                "refused_config_problems": refused_config_problems, "flag_problems": flag_problems,
+                "v2store_problems": v2store_problems, "downgrade_guard": downgrade_guard}

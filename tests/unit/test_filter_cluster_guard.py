@@ -8,9 +8,15 @@ from etcd_pki import CA
 from ansible_collections.quorum.etcd.plugins.filter.cluster_guard import (
     ca_guard,
     describe_pem,
+    downgrade_guard,
+    flag_problems,
     membership_guard,
+    refused_config_problems,
     renumber_plan,
+    upgrade_plan,
+    v2store_problems,
     version_guard,
+    version_warnings,
 )
 
 
@@ -216,6 +222,8 @@ def test_ipv6_peer_urls_are_compared_normalised():
     ({"m1": "3.6.11", "m2": "3.6.14"}, "3.7.1"),
     ({}, "3.7.1"),                                  # a new cluster
     ({"m1": "3.6.14", "m2": "3.5.33"}, "3.6.14"),   # an interrupted upgrade goes on
+    ({"m1": "3.6.14", "m2": "3.5.33"}, "3.5.33"),   # rollback while mixed: the cluster version is still 3.5
+    ({"m1": "3.7.1", "m2": "3.6.14"}, "3.6.14"),
 ])
 def test_allowed_version_moves(running, target):
     assert version_guard(running, target) == []
@@ -226,6 +234,9 @@ def test_allowed_version_moves(running, target):
     ({"m1": "3.5.33"}, "3.7.1", ["skips a minor", "3.6 first"]),
     ({"m1": "3.5.30", "m2": "3.5.33"}, "3.6.14", ["3.5.32 or newer", "below it: m1"]),
     ({"m1": "3.6.10", "m2": "3.6.14"}, "3.7.1", ["3.6.11 or newer", "below it: m1"]),
+    ({"m1": "3.5.33"}, "3.6.2", ["below 3.6.4, the lowest release to upgrade to from 3.5"]),   # a target below a floor
+    ({"m1": "3.5.30"}, "3.5.1", ["known-bad release (3.5.0-3.5.2)", "issues/13766"]),
+    ({"m1": "3.5.33"}, "4.0.0", ["skips a minor"]),
 ])
 def test_refused_version_moves(running, target, words):
     problems = version_guard(running, target)
@@ -242,3 +253,125 @@ def test_reported_versions_win_over_the_installed_link():
     problems = version_guard({"m1": "3.5.33", "m2": "3.6.14"}, "3.5.33", endpoints, table)
     assert problems and "downgrade from 3.6" in problems[0]
     assert version_guard({"m1": "", "m2": ""}, "3.5.33", [], table) == []
+
+
+def test_a_known_bad_target_is_refused_for_a_new_cluster_too():
+    problems = version_guard({}, "3.5.2")
+    assert len(problems) == 1 and "known-bad" in problems[0]
+
+
+def test_a_rollback_after_the_cluster_version_moved_is_a_downgrade():
+    # Every member reports 3.6 except one stopped on 3.5 (its link): the cluster version says whether the
+    # upgrade finished; once it is 3.6, going back needs the downgrade procedure.
+    running = {"m1": "3.6.14", "m2": "3.6.14", "m3": "3.5.33"}
+    assert version_guard(running, "3.5.33", cluster_version="3.5.0") == []
+    problems = version_guard(running, "3.5.33", cluster_version="3.6.0")
+    assert problems and "downgrade playbook" in problems[0] and "cluster version 3.6.0" in problems[0]
+
+
+@pytest.mark.parametrize("running,target,kind,step,checks,to_switch", [
+    ({"m1": "3.5.30", "m2": "3.5.30"}, "3.5.30", "none", "", [], []),
+    ({"m1": "3.5.30", "m2": "3.5.30"}, "3.5.16", "patch", "", [], ["m1", "m2"]),
+    ({"m1": "3.5.30", "m2": "3.5.16"}, "3.5.16", "patch", "", [], ["m1"]),   # rollback of a patch upgrade
+    ({"m1": "3.5.33", "m2": "3.5.33"}, "3.6.14", "minor", "3.5->3.6", ["v2store"], ["m1", "m2"]),
+    ({"m1": "3.6.14", "m2": "3.5.33"}, "3.6.14", "minor", "3.5->3.6", ["v2store"], ["m2"]),
+    ({"m1": "3.6.14", "m2": "3.5.33"}, "3.5.33", "rollback", "3.6->3.5", [], ["m1"]),
+    ({"m1": "3.6.14", "m2": "3.6.14"}, "3.7.1", "minor", "3.6->3.7", [], ["m1", "m2"]),
+])
+def test_upgrade_plan(running, target, kind, step, checks, to_switch):
+    plan = upgrade_plan(running, target)
+    assert (plan["kind"], plan["step"], plan["checks"], plan["to_switch"]) == (kind, step, checks, to_switch)
+
+
+def test_known_risky_sources_and_targets_are_warned_with_their_reason():
+    warnings = version_warnings({"m1": "3.5.16", "m2": "3.5.30"}, "3.5.30")
+    text = " ".join(warnings)
+    assert "m1 (3.5.0-3.5.19): learner promotion persisted only in the v2store" in text
+    assert "issues/19557" in text
+    assert "m1, m2, the target 3.5.30 (3.5.0-3.5.30): a member update silently promotes a learner" in text
+    assert not [w for w in warnings if w.startswith("m2 (3.5.0-3.5.19)")]
+    assert version_warnings({"m1": "3.6.14"}, "3.6.14") == []
+    assert any("3.7.1 is the recommended floor" in w for w in version_warnings({"m1": "3.6.14"}, "3.7.0"))
+
+
+@pytest.mark.parametrize("config,target,words", [
+    ({"enable-v2": True}, "3.6.14", ["enable-v2: the setting is refused for etcd 3.6.14", "v2 API is gone"]),
+    ({"experimental-enable-v2v3": "/v2"}, "3.7.1", ["experimental-enable-v2v3"]),
+    ({"v2-deprecation": "not-yet"}, "3.6.14", ["v2-deprecation: not-yet is refused"]),
+    ({"v2-deprecation": "write-only"}, "3.7.1", ["v2-deprecation: write-only is refused for etcd 3.7.1"]),
+])
+def test_v2_settings_are_refused_for_36_and_newer(config, target, words):
+    problems = refused_config_problems(config, target)
+    assert len(problems) == 1
+    for w in words:
+        assert w in problems[0]
+
+
+def test_v2_settings_pass_on_35_and_allowed_values_pass():
+    assert refused_config_problems({"enable-v2": True, "v2-deprecation": "not-yet"}, "3.5.33") == []
+    assert refused_config_problems({"v2-deprecation": "write-only"}, "3.6.14") == []
+    assert refused_config_problems({"v2-deprecation": "write-only-drop-data"}, "3.7.1") == []
+
+
+HELP_37 = """Usage:
+  etcd [flags]
+Member:
+  --name 'default'
+  --data-dir '${name}.etcd'
+  --snapshot-count '10000'
+  --feature-gates ''
+Clustering:
+  --initial-cluster 'default=http://localhost:2380'
+"""
+
+
+def test_keys_the_target_binary_lacks_are_named():
+    config = {"name": "a", "data-dir": "/d", "snapshot-count": 10000, "feature-gates": "InitialCorruptCheck=true",
+              "initial-cluster": "a=https://x:2380", "client-transport-security": {"cert-file": "/c"},
+              "experimental-compact-hash-check-enabled": True, "experimental-corrupt-check-time": "1m"}
+    problems = flag_problems(config, HELP_37, "3.7.1")
+    assert len(problems) == 1
+    assert "experimental-compact-hash-check-enabled, experimental-corrupt-check-time" in problems[0]
+    assert "client-transport-security" not in problems[0]
+    del config["experimental-compact-hash-check-enabled"], config["experimental-corrupt-check-time"]
+    assert flag_problems(config, HELP_37, "3.7.1") == []
+
+
+def test_an_empty_help_text_is_a_problem_not_a_pass():
+    assert "listed no flags" in flag_problems({"name": "a"}, "", "3.7.1")[0]
+
+
+def test_v2store_check_outcomes():
+    clean = {"rc": 0, "stdout": "No custom content found in v2store.", "stderr": ""}
+    assert v2store_problems({"m1": clean, "m2": clean}) == []
+    custom = {"rc": 1, "stdout": "", "stderr": "Error: detected custom content in v2store: /foo"}
+    failed = {"rc": 1, "stdout": "", "stderr": ""}
+    problems = v2store_problems({"m1": clean, "m2": custom, "m3": failed})
+    assert len(problems) == 2
+    assert problems[0].startswith("the v2store of m2 holds custom content") and "/foo" in problems[0]
+    assert "--snapshot-count=1" in problems[0] and "write-only-skip-check" in problems[0]
+    assert "exit code 1" in problems[1]
+
+
+@pytest.mark.parametrize("running,target,words", [
+    ({"m1": "3.5.30", "m2": "3.5.30"}, "3.5.16", ["plain rolling switch", "upgrade playbook"]),
+    ({"m1": "3.6.14", "m2": "3.6.14"}, "3.4.30", ["not one minor below 3.6"]),
+    ({"m1": "3.7.1", "m2": "3.7.1"}, "3.5.33", ["not one minor below 3.7"]),
+    ({"m1": "3.6.14", "m2": "3.6.14"}, "3.6.11", ["plain rolling switch"]),
+    ({"m1": "3.6.14", "m2": "3.5.33", "m3": "3.7.1"}, "3.6.14", ["several minors"]),
+])
+def test_refused_downgrades(running, target, words):
+    problems = downgrade_guard(running, target)
+    assert len(problems) == 1, problems
+    for w in words:
+        assert w in problems[0]
+
+
+def test_35_has_no_downgrade_api():
+    assert "no downgrade API" in downgrade_guard({"m1": "3.5.30"}, "3.4.30")[0]
+
+
+def test_allowed_downgrades():
+    assert downgrade_guard({"m1": "3.6.14", "m2": "3.6.14"}, "3.5.33") == []
+    assert downgrade_guard({"m1": "3.6.14", "m2": "3.5.33"}, "3.5.33") == []   # under way
+    assert downgrade_guard({"m1": "3.7.1"}, "3.6.14") == []
