@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 LAB_DIR=${LAB_DIR:-$PWD/.lab}
 VENV=${VENV:-$LAB_DIR/venv}
 PKGS=(podman runc conmon netavark aardvark-dns catatonit iptables debootstrap python3-venv
-      ca-certificates curl make rsync openssh-client shellcheck
+      ca-certificates curl make rsync openssh-client shellcheck prometheus prometheus-node-exporter
       qemu-system-x86 qemu-utils fdisk e2fsprogs util-linux)
 missing=()
 for p in "${PKGS[@]}"; do
