@@ -5,9 +5,14 @@ export PATH := $(VENV)/bin:$(CURDIR)/.lab/bin:$(PATH)
 export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.lab/collections
-MOLECULE_SCENARIOS ?= default debian13 membership backup_restore firewall vm
+# Longest first: .ci/molecule runs MOLECULE_JOBS scenarios at a time, in this order.
+MOLECULE_SCENARIOS ?= membership default vm backup_restore firewall debian13
+MOLECULE_JOBS ?= 2
 
-.PHONY: lab lab-destroy deps images mirror collection test lint sanity unit molecule benchmark clean
+.PHONY: lab lab-destroy deps images mirror collection test lint sanity unit integration playbooks molecule benchmark clean
+# Each test target prints its seconds (and molecule each scenario's and each stage's) and appends them to
+# .lab/ci-times.log (.ci/timed).
+TIMED := $(CURDIR)/.ci/timed
 
 ## lab: install what is needed, build images and the etcd mirror, start etcd-1..3, deploy, print the cluster
 lab: deps images mirror collection
@@ -33,23 +38,34 @@ collection:
 	mkdir -p .lab/collections/ansible_collections/quorum
 	ln -sfn ../../../.. .lab/collections/ansible_collections/quorum/etcd
 
-## test: every test: lint, sanity, unit tests, molecule scenarios
-test: lint sanity unit molecule
+## test: every test: lint, sanity, unit, integration and playbook tests, molecule scenarios
+test: lint sanity unit integration playbooks molecule
 
 lint: deps collection
-	yamllint -s .
-	ansible-lint --profile production
+	$(TIMED) yamllint yamllint -s .
+	$(TIMED) ansible-lint ansible-lint --profile production
 
 sanity: deps
-	bash tests/sanity.sh
+	$(TIMED) sanity bash tests/sanity.sh
 
-# tests/unit also on the lowest ansible-core meta/runtime.yml claims (.lab/venv-min, lab/requirements-min.txt).
-unit: deps collection mirror
-	pytest -q tests/unit tests/integration tests/playbooks
-	$(CURDIR)/.lab/venv-min/bin/pytest -q -p no:cacheprovider tests/unit
+## unit: tests/unit alone (no lab, no mirror, no download), also on the lowest ansible-core meta/runtime.yml claims
+## (.lab/venv-min, lab/requirements-min.txt)
+unit: deps collection
+	$(TIMED) unit pytest -q -p no:cacheprovider tests/unit
+	$(TIMED) unit-min $(CURDIR)/.lab/venv-min/bin/pytest -q -p no:cacheprovider tests/unit
 
+## integration: the modules against a real etcd cluster with TLS on 127.0.0.1 (etcd from the lab mirror)
+integration: deps collection mirror
+	$(TIMED) integration pytest -q -p no:cacheprovider tests/integration
+
+## playbooks: the playbooks on the controller (bad input refused before any host), the collection's build
+playbooks: deps collection mirror
+	$(TIMED) playbooks pytest -q -p no:cacheprovider tests/playbooks
+
+## molecule: the scenarios of MOLECULE_SCENARIOS, MOLECULE_JOBS at a time (MOLECULE_SCENARIOS=debian13 make molecule
+## for one; MOLECULE_JOBS=1 one after the other)
 molecule: deps images mirror collection
-	set -e; for s in $(MOLECULE_SCENARIOS); do molecule test -s $$s; done
+	$(CURDIR)/.ci/molecule $(MOLECULE_JOBS) $(MOLECULE_SCENARIOS)
 
 ## benchmark: medians of a cold deploy and a no-op rerun, adding and removing a member, snapshot and restore
 benchmark: deps images mirror collection
