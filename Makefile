@@ -12,7 +12,7 @@ MOLECULE_JOBS ?= 2
 .PHONY: lab lab-destroy deps images mirror collection test lint sanity unit integration playbooks molecule benchmark clean
 # Each test target prints its seconds (and molecule each scenario's and each stage's) and appends them to
 # .lab/ci-times.log (.ci/timed).
-TIMED := $(CURDIR)/.ci/timed
+TIMED := python3 $(CURDIR)/.ci/timed
 
 ## lab: install what is needed, build images and the etcd mirror, start etcd-1..3, deploy, print the cluster
 lab: deps images mirror collection
@@ -65,7 +65,7 @@ playbooks: deps collection mirror
 ## molecule: the scenarios of MOLECULE_SCENARIOS, MOLECULE_JOBS at a time (MOLECULE_SCENARIOS=debian13 make molecule
 ## for one; MOLECULE_JOBS=1 one after the other)
 molecule: deps images mirror collection
-	$(CURDIR)/.ci/molecule $(MOLECULE_JOBS) $(MOLECULE_SCENARIOS)
+	python3 $(CURDIR)/.ci/molecule $(MOLECULE_JOBS) $(MOLECULE_SCENARIOS)
 
 ## benchmark: medians of a cold deploy and a no-op rerun, adding and removing a member, snapshot and restore
 benchmark: deps images mirror collection
