@@ -18,6 +18,9 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# Each systemd container takes inotify instances; the default 128 per user runs out with a dozen lab hosts
+# (their systemd then hangs in "initializing": "Failed to create inotify object: Too many open files").
+[ "$(sysctl -n fs.inotify.max_user_instances)" -ge 1024 ] || sysctl -q -w fs.inotify.max_user_instances=1024
 mkdir -p "$LAB_DIR"
 if [ ! -x "$VENV/bin/ansible-playbook" ] || [ requirements.txt -nt "$VENV/.installed" ]; then
   echo ">> python venv $VENV"
