@@ -14,8 +14,8 @@ Pure functions; the guards return a list of refusals (empty: go on), renumber_pl
 - version_guard: the target release against the versions the members run. One minor at a time, never backwards
   across a minor (except the rollback of an unfinished minor upgrade), the upstream floors of a minor step and the
   known-bad releases, all read from the gate file meta/etcd_version_gates.yml (one line each with its reason and
-  upstream link). The upgrade and downgrade playbooks add upgrade_plan, version_warnings, refused_config_problems,
-  flag_problems, v2store_problems and downgrade_guard, from the same file.
+  upstream link). The upgrade and downgrade playbooks add upgrade_plan, version_warnings, upgrade_health_problems,
+  refused_config_problems, flag_problems, v2store_problems and downgrade_guard.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -528,6 +528,38 @@ def upgrade_plan(installed, target, endpoints=None, member_table=None, gates_fil
     return {"kind": "patch", "step": "", "checks": [], "to_switch": to_switch, "versions": versions}
 
 
+def upgrade_health_problems(info, member_table):
+    """Refusals for an upgrade of a cluster that is not whole: ``info`` is etcd_member_info's result (members,
+    endpoints with status_of=members) or {} when no member answered. Every inventory member must be a started voter
+    of the cluster and answer its status request with a leader in sight."""
+    members = (info or {}).get("members") or []
+    if not members:
+        return ["The cluster did not answer (no member runs, or no quorum): an upgrade starts from a healthy cluster. "
+                "Repair it first (site.yml starts stopped members). Nothing was changed."]
+    by_name = dict((m.get("name"), m) for m in members if m.get("name"))
+    reports = dict((r.get("member_name"), r) for r in (info or {}).get("endpoints") or [])
+    problems = []
+    for row in member_table or []:
+        member = by_name.get(row["name"])
+        if member is None:
+            problems.append("%s (%s) is not a started member of the cluster" % (row["host"], row["name"]))
+        elif member.get("is_learner"):
+            problems.append("%s (%s) is a learner: its join must finish first (site.yml)" % (row["host"], row["name"]))
+        else:
+            r = reports.get(row["name"]) or {}
+            if not r.get("ok") or str(r.get("leader_id", "0")) in ("", "0"):
+                problems.append("%s (%s) does not answer with a leader in sight%s" % (
+                    row["host"], row["name"], (": " + r["error"]) if r.get("error") else ""))
+    unstarted = [m.get("id_hex", "?") for m in members if not m.get("name")]
+    if unstarted:
+        problems.append("the cluster has added but unstarted members (%s): let site.yml finish or clean up their join"
+                        % ", ".join(unstarted))
+    if not problems:
+        return []
+    return ["An upgrade starts from a healthy cluster whose members are all started voters: %s. Nothing was changed."
+            % "; ".join(problems)]
+
+
 def refused_config_problems(config, target, gates_file=None):
     """Settings of the rendered configuration (etcd's file keys) that the target minor refuses (the v2 API and its
     flags from 3.6 on), each with its reason and link."""
@@ -626,5 +658,6 @@ class FilterModule(object):
     def filters(self):
         return {"ca_guard": ca_guard, "membership_guard": membership_guard, "renumber_plan": renumber_plan,
                 "version_guard": version_guard, "version_warnings": version_warnings, "upgrade_plan": upgrade_plan,
+                "upgrade_health_problems": upgrade_health_problems,
                 "refused_config_problems": refused_config_problems, "flag_problems": flag_problems,
                 "v2store_problems": v2store_problems, "downgrade_guard": downgrade_guard}

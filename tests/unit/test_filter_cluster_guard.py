@@ -13,6 +13,7 @@ from ansible_collections.quorum.etcd.plugins.filter.cluster_guard import (
     membership_guard,
     refused_config_problems,
     renumber_plan,
+    upgrade_health_problems,
     upgrade_plan,
     v2store_problems,
     version_guard,
@@ -375,3 +376,34 @@ def test_allowed_downgrades():
     assert downgrade_guard({"m1": "3.6.14", "m2": "3.6.14"}, "3.5.33") == []
     assert downgrade_guard({"m1": "3.6.14", "m2": "3.5.33"}, "3.5.33") == []   # under way
     assert downgrade_guard({"m1": "3.7.1"}, "3.6.14") == []
+
+
+UPGRADE_TABLE = [{"host": "m1", "name": "etcd-1"}, {"host": "m2", "name": "etcd-2"}]
+
+
+def _info(**over):
+    members = [{"name": "etcd-1", "id_hex": "a", "is_learner": False}, {"name": "etcd-2", "id_hex": "b", "is_learner": False}]
+    endpoints = [{"member_name": "etcd-1", "ok": True, "leader_id": "7"}, {"member_name": "etcd-2", "ok": True, "leader_id": "7"}]
+    info = {"members": members, "endpoints": endpoints}
+    info.update(over)
+    return info
+
+
+def test_a_whole_healthy_cluster_may_be_upgraded():
+    assert upgrade_health_problems(_info(), UPGRADE_TABLE) == []
+
+
+@pytest.mark.parametrize("info,words", [
+    ({}, "did not answer"),
+    (_info(members=[{"name": "etcd-1", "id_hex": "a"}, {"name": "etcd-2", "id_hex": "b", "is_learner": True}]),
+     "m2 (etcd-2) is a learner"),
+    (_info(members=[{"name": "etcd-1", "id_hex": "a"}]), "m2 (etcd-2) is not a started member"),
+    (_info(endpoints=[{"member_name": "etcd-1", "ok": True, "leader_id": "7"},
+                      {"member_name": "etcd-2", "ok": False, "error": "connection refused"}]),
+     "m2 (etcd-2) does not answer with a leader in sight: connection refused"),
+    (_info(members=[{"name": "etcd-1", "id_hex": "a"}, {"name": "etcd-2", "id_hex": "b"}, {"name": "", "id_hex": "c"}]),
+     "added but unstarted members (c)"),
+])
+def test_an_unhealthy_or_partial_cluster_is_refused(info, words):
+    problems = upgrade_health_problems(info, UPGRADE_TABLE)
+    assert len(problems) == 1 and words in problems[0] and "Nothing was changed" in problems[0]
