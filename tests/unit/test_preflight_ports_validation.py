@@ -1,13 +1,12 @@
 """Preflight probe: a client, peer or metrics port held by anything but this collection's etcd is reported.
 
-The probe (roles/preflight/files/etcd_preflight_probe.py) runs on the member before the disk, tuning and firewall
+The probe (plugins/modules/etcd_preflight_info.py) runs on the member before the disk, tuning and firewall
 roles change anything. Another etcd (a distribution package's /usr/bin/etcd, a kubeadm static pod) holding the port
 used to pass because only the process name was compared.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import subprocess
@@ -16,11 +15,7 @@ import time
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-spec = importlib.util.spec_from_file_location(
-    "etcd_preflight_probe", os.path.join(REPO, "roles", "preflight", "files", "etcd_preflight_probe.py"))
-probe = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(probe)
+from ansible_collections.quorum.etcd.plugins.modules import etcd_preflight_info as probe
 
 SERVE = ("import socket, sys, time\n"
          "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"

@@ -1,47 +1,171 @@
-#!/usr/bin/python3
+#!/usr/bin/python
 # -*- coding: utf-8 -*-
+# Copyright (c) quorum.etcd contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Read-only host probe for the quorum.etcd preflight role: one run gathers every figure the checks compare.
-
-Run by ansible.builtin.script with its parameters as base64-encoded JSON; prints one JSON object. Changes nothing
-(fio, when asked, writes and removes a test directory)."""
+# SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
+DOCUMENTATION = r"""
+---
+module: etcd_preflight_info
+short_description: Measure what an etcd member needs before anything changes
+version_added: 0.1.0
+description:
+  - Gathers, in one run on the member, every figure the preflight checks of quorum.etcd compare (the comparisons run
+    on the controller, in the C(quorum.etcd.preflight_findings) filter) - CPUs and memory, the time sync service
+    and the clock offset to every peer, the round-trip time to every peer, the data directory's device and free
+    space, the data devices, who listens on the etcd ports, and optionally the fdatasync latency measured with fio.
+  - Changes nothing on the member, except that fio, when asked, writes and removes a test directory below the data
+    directory (its parent when the data directory does not exist yet). The module therefore runs in check mode too.
+author:
+  - quorum.etcd maintainers (@quorum)
+extends_documentation_fragment:
+  - quorum.etcd.attributes
+  - quorum.etcd.attributes.info_module
+options:
+  data_dir:
+    description: etcd's data directory (or, while it does not exist, its nearest existing parent) is measured.
+    type: path
+    default: /var/lib/etcd
+  ports:
+    description: TCP ports whose listeners are reported.
+    type: list
+    elements: int
+    default: []
+  own_etcd_dirs:
+    description:
+      - A listener named C(etcd) whose executable lies below one of these directories is this collection's etcd;
+        any other listener on O(ports) is reported as foreign.
+    type: list
+    elements: path
+    default: [/opt/etcd]
+  peers:
+    description: The other members, each name with its address (IP or DNS name), measured (round-trip time, clock
+      offset) in this order.
+    type: dict
+    default: {}
+  rtt_port:
+    description: TCP port of the peers' handshakes (a refused connection counts as an answer).
+    type: int
+    default: 22
+  samples:
+    description: TCP handshakes per peer (the best one counts).
+    type: int
+    default: 5
+  timeout:
+    description: Seconds to wait for one answer from a peer.
+    type: float
+    default: 1.0
+  devices:
+    description: Data devices to describe (existence, kernel name, rotational, size).
+    type: list
+    elements: path
+    default: []
+  fio:
+    description: Measure the fdatasync latency with fio (sequential 2300-byte writes, fdatasync after each).
+    type: bool
+    default: false
+  fio_size:
+    description: How much fio writes.
+    type: str
+    default: 22m
+  fio_dir:
+    description: Where fio writes. Default the data directory, or its nearest existing parent.
+    type: path
+  fio_only:
+    description: Measure only the fdatasync latency (for a data disk mounted after the other checks).
+    type: bool
+    default: false
+notes:
+  - The clock offset uses ICMP timestamp requests (raw sockets, IPv4 only); where they are not possible it is null
+    and C(clock_method) in RV(peers) says why.
+"""
+
+EXAMPLES = r"""
+- name: Measure the member
+  quorum.etcd.etcd_preflight_info:
+    data_dir: /var/lib/etcd
+    ports: [2379, 2380, 2381]
+    peers:
+      etcd-2: 10.0.0.12
+      etcd-3: 10.0.0.13
+  register: __etcd_preflight_result
+
+- name: Measure fdatasync latency on the data disk only
+  quorum.etcd.etcd_preflight_info:
+    data_dir: /var/lib/etcd
+    fio: true
+    fio_only: true
+"""
+
+RETURN = r"""
+cpus:
+  description: CPUs the module may run on.
+  returned: unless O(fio_only)
+  type: int
+memory_bytes:
+  description: MemTotal in bytes.
+  returned: unless O(fio_only)
+  type: int
+time:
+  description: Active time sync services (C(services)), C(synchronized) (timedatectl NTPSynchronized, null when
+    unknown) and C(offset_ms) (chrony's offset, null without chrony).
+  returned: unless O(fio_only)
+  type: dict
+data:
+  description: The data directory's C(path) (nearest existing), C(device), C(rotational), C(free_bytes) and
+    C(has_etcd_data).
+  returned: unless O(fio_only)
+  type: dict
+devices:
+  description: Per device of O(devices), C(exists), C(name), C(rotational) and C(size_bytes).
+  returned: unless O(fio_only)
+  type: dict
+ports:
+  description: Per port of O(ports) (as a string), C(listening), C(processes) (names) and C(foreign) (holders that
+    are not this collection's etcd).
+  returned: unless O(fio_only)
+  type: dict
+peers:
+  description:
+    - Per peer name, C(min_ms), C(median_ms), C(max_ms), C(samples) and C(address), or C(error) when no handshake
+      was answered; C(clock_offset_ms) (null when not measured) and C(clock_method).
+  returned: unless O(fio_only)
+  type: dict
+fio:
+  description: C(path), C(size), C(p99_ms), C(mean_ms) and C(syncs), or C(error).
+  returned: with O(fio)
+  type: dict
+"""
+
 import json
 import os
-import sys
 import shutil
 import socket
 import struct
-import subprocess
 import tempfile
 import time
+
+from ansible.module_utils.common.process import get_bin_path
+
+from ansible_collections.quorum.etcd.plugins.module_utils._probe import read_text, run_probe
 
 
 TIME_SERVICES = ["chrony", "chronyd", "systemd-timesyncd", "ntp", "ntpsec", "openntpd"]
 
 
-def run(cmd, timeout=30):
-    try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, check=False)
-        return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return 127, "", str(e)
-
-
-def time_sync():
-    rc, out, dummy = run(["systemctl", "is-active"] + TIME_SERVICES)
+def time_sync(run):
+    rc, out, dummy = run(["systemctl", "is-active"] + TIME_SERVICES, 30)
     states = out.split()
     active = [s for s, st in zip(TIME_SERVICES, states) if st == "active"]
-    rc, out, dummy = run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"])
+    rc, out, dummy = run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"], 30)
     synced = {"yes": True, "no": False}.get(out.strip()) if rc == 0 else None
     offset_ms = None
     if any(s.startswith("chrony") for s in active):
-        rc, out, dummy = run(["chronyc", "-c", "tracking"])
+        rc, out, dummy = run(["chronyc", "-c", "tracking"], 30)
         fields = out.strip().split(",")
         if rc == 0 and len(fields) > 4:
             try:
@@ -297,18 +421,20 @@ def listeners(ports, own_dirs=()):
     return result
 
 
-def fio_latency(directory, size):
+def fio_latency(directory, size, run, fio=None):
     """fdatasync latency as the etcd docs measure it: sequential 2300-byte writes, fdatasync after each."""
-    if not shutil.which("fio"):
+    if not fio:
         return {"error": "fio is not installed"}
     work = tempfile.mkdtemp(prefix=".etcd-preflight-fio-", dir=directory)
     try:
-        rc, out, err = run(["fio", "--rw=write", "--ioengine=sync", "--fdatasync=1", "--directory=" + work,
-                            "--size=" + size, "--bs=2300", "--name=etcd-preflight", "--output-format=json"], timeout=900)
+        rc, out, err = run([fio, "--rw=write", "--ioengine=sync", "--fdatasync=1", "--directory=" + work,
+                            "--size=" + size, "--bs=2300", "--name=etcd-preflight", "--output-format=json"], 900)
         if rc != 0:
             return {"error": "fio failed: %s" % (err.strip() or out.strip())[-500:]}
-        data = json.loads(out[out.index("{"):])
-        job = data["jobs"][0]
+        try:
+            job = json.loads(out[out.index("{"):])["jobs"][0]
+        except (ValueError, KeyError, IndexError):
+            return {"error": "fio printed no JSON report: %s" % out.strip()[-500:]}
         lat = job.get("sync", {}).get("lat_ns", {})
         pct = lat.get("percentile", {})
         p99 = pct.get("99.000000")
@@ -320,33 +446,58 @@ def fio_latency(directory, size):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def memory_bytes(meminfo="/proc/meminfo"):
+    for line in read_text(meminfo).splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def gather(params, run):
+    result = {}
+    if not params["fio_only"]:
+        result = {
+            "cpus": len(os.sched_getaffinity(0)),
+            "memory_bytes": memory_bytes(),
+            "time": time_sync(run),
+            "data": data_dir_info(params["data_dir"]),
+            "devices": dict((d, describe_device(d)) for d in params["devices"]),
+            "ports": listeners(params["ports"], params["own_etcd_dirs"]),
+            "peers": {},
+        }
+        for name, address in params["peers"].items():
+            rtt = tcp_rtt(str(address), params["rtt_port"], params["samples"], params["timeout"])
+            off, method = (None, "peer address unresolved")
+            if "address" in rtt and ":" not in rtt["address"]:
+                off, method = icmp_offset(rtt["address"], 3, params["timeout"])
+            elif "address" in rtt:
+                method = "IPv6: no ICMP timestamp"
+            rtt.update({"clock_offset_ms": off, "clock_method": method})
+            result["peers"][name] = rtt
+    if params["fio"]:
+        try:
+            fio = get_bin_path("fio")
+        except ValueError:
+            fio = None
+        result["fio"] = fio_latency(params["fio_dir"] or existing_parent(params["data_dir"]), params["fio_size"], run, fio)
+    return result
+
+
 def main():
-    p = dict(data_dir="/var/lib/etcd", ports=[], peers=[], rtt_port=22, samples=5, timeout=1.0, devices=[], fio=False,
-             fio_size="22m", fio_dir=None)
-    p.update(json.loads(base64.b64decode(sys.argv[1]).decode("utf-8")))
-    with open("/proc/meminfo") as f:
-        mem = dict((ln.split(":")[0], ln.split()[1]) for ln in f if ":" in ln)
-    result = {
-        "cpus": len(os.sched_getaffinity(0)),
-        "memory_bytes": int(mem.get("MemTotal", 0)) * 1024,
-        "time": time_sync(),
-        "data": data_dir_info(p["data_dir"]),
-        "devices": dict((d, describe_device(d)) for d in p["devices"]),
-        "ports": listeners(p["ports"], p.get("own_etcd_dirs", [])),
-        "peers": {},
-    }
-    for peer in p["peers"]:
-        rtt = tcp_rtt(peer["address"], p["rtt_port"], p["samples"], p["timeout"])
-        off, method = (None, "peer address unresolved")
-        if "address" in rtt and ":" not in rtt["address"]:
-            off, method = icmp_offset(rtt["address"], 3, p["timeout"])
-        elif "address" in rtt:
-            method = "IPv6: no ICMP timestamp"
-        rtt.update({"clock_offset_ms": off, "clock_method": method})
-        result["peers"][peer["name"]] = rtt
-    if p["fio"]:
-        result["fio"] = fio_latency(p["fio_dir"] or existing_parent(p["data_dir"]), p["fio_size"])
-    print(json.dumps({"probe": result}))
+    run_probe(dict(
+        data_dir=dict(type="path", default="/var/lib/etcd"),
+        ports=dict(type="list", elements="int", default=[]),
+        own_etcd_dirs=dict(type="list", elements="path", default=["/opt/etcd"]),
+        peers=dict(type="dict", default={}),
+        rtt_port=dict(type="int", default=22),
+        samples=dict(type="int", default=5),
+        timeout=dict(type="float", default=1.0),
+        devices=dict(type="list", elements="path", default=[]),
+        fio=dict(type="bool", default=False),
+        fio_size=dict(type="str", default="22m"),
+        fio_dir=dict(type="path"),
+        fio_only=dict(type="bool", default=False),
+    ), gather)
 
 
 if __name__ == "__main__":
