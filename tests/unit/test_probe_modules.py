@@ -76,7 +76,9 @@ def test_units_without_systemd_are_unknown():
 
 
 def test_nft_tables():
-    run = lambda cmd, timeout=20: (0, "table inet quorum_etcd\ntable ip nat\n", "")  # noqa: E731
+    def run(cmd, timeout=20):
+        return 0, "table inet quorum_etcd\ntable ip nat\n", ""
+
     assert probe.nft_tables(run, "/usr/sbin/nft") == ["inet quorum_etcd", "ip nat"]
     assert probe.nft_tables(run, None) == []
     assert probe.nft_tables(lambda cmd, timeout=20: (1, "", "denied"), "/usr/sbin/nft") == []
@@ -223,7 +225,10 @@ def test_preflight_info_runs_as_a_module(run_module, tmp_path, check):
 
 
 def test_preflight_info_fio_only_measures_nothing_else(run_module, tmp_path, monkeypatch):
-    monkeypatch.setattr(etcd_preflight_info, "get_bin_path", lambda name: (_ for _ in ()).throw(ValueError(name)))
+    def not_found(name):
+        raise ValueError(name)
+
+    monkeypatch.setattr(etcd_preflight_info, "get_bin_path", not_found)
     res = run_module(etcd_preflight_info, dict(data_dir=str(tmp_path), fio=True, fio_only=True))
     assert not res.failed and res["changed"] is False
     assert res["fio"] == {"error": "fio is not installed"}
@@ -254,7 +259,9 @@ def test_blkid_export_is_parsed():
 
 
 def test_missing_devices_and_array():
-    run = lambda cmd, timeout=30: (127, "", "")  # noqa: E731
+    def run(cmd, timeout=30):
+        return 127, "", ""
+
     assert etcd_disk_info.describe_devices(["/dev/nonexistent-q"], run, {}, set()) == \
         {"/dev/nonexistent-q": {"exists": False}}
     assert etcd_disk_info.describe_array("/dev/md/nonexistent-q", run) == {"path": "/dev/md/nonexistent-q",
