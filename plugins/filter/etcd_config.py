@@ -58,6 +58,7 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
+# The series quorum.etcd deploys (the only list: the etcd role reads it through the etcd_supported_series filter).
 SUPPORTED_SERIES = ((3, 5), (3, 6), (3, 7))
 
 # 3.6 name -> (3.5 name, first 3.5 patch that knows it)
@@ -416,6 +417,11 @@ def _check(out, version):
                                  "TLS 1.3 suites are not configurable")
 
 
+def etcd_supported_series(_input=None):
+    """The etcd series the collection deploys, as strings ("3.5", ...): the one list, also read by the etcd role."""
+    return ["%d.%d" % s for s in SUPPORTED_SERIES]
+
+
 def etcd_config_problems(settings, version, feature_gates=None):
     """What etcd_config would refuse, as a list of messages (empty when the settings render)."""
     try:
@@ -427,4 +433,5 @@ def etcd_config_problems(settings, version, feature_gates=None):
 
 class FilterModule(object):
     def filters(self):
-        return {"etcd_config": etcd_config, "etcd_config_problems": etcd_config_problems}
+        return {"etcd_config": etcd_config, "etcd_config_problems": etcd_config_problems,
+                "etcd_supported_series": etcd_supported_series}

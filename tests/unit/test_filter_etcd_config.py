@@ -281,3 +281,14 @@ def test_role_renders_strings_from_the_command_line_as_numbers(tmp_path, tls_min
         assert "cipher-suites" not in cfg
     assert cfg["peer-transport-security"]["allowed-hostname"] == ["localhost"]
     assert "allowed-hostname" not in cfg["client-transport-security"]
+
+
+def test_supported_series_is_the_list_the_filter_checks():
+    from ansible_collections.quorum.etcd.plugins.filter.etcd_config import FilterModule, SUPPORTED_SERIES, etcd_supported_series
+    assert etcd_supported_series() == etcd_supported_series(None) == ["3.5", "3.6", "3.7"]
+    assert FilterModule().filters()["etcd_supported_series"] is etcd_supported_series
+    assert len(etcd_supported_series()) == len(SUPPORTED_SERIES)
+    for series in etcd_supported_series():
+        assert etcd_config({}, series + ".99") == {}
+    with pytest.raises(AnsibleFilterError, match="supported series are 3.5, 3.6, 3.7"):
+        etcd_config({}, "3.8.0")
