@@ -43,6 +43,7 @@ test: lint sanity unit integration playbooks molecule
 
 lint: deps collection
 	$(TIMED) yamllint yamllint -s .
+	$(TIMED) argument-specs python3 tests/check_argument_specs.py
 	$(TIMED) ansible-lint ansible-lint --profile production
 
 sanity: deps
