@@ -138,12 +138,20 @@ def plan(item, check_mode=False):
     unknown owner outside check mode, a file that must exist and does not)."""
     dest = item["dest"]
     state = item.get("state") or "file"
-    now = inspect(dest)
+    must_exist = state == "file" and item.get("content") is None
+    # A file that must only exist is judged through a link (the file module's follow), like a directory.
+    now = inspect(dest, follow=must_exist)
     if state == "directory" and now["state"] == "link":
         if not os.path.isdir(dest):
             raise FilesError("%s is a link to %s, wanted a directory: not replaced" % (dest, now["target"]))
         now = inspect(dest, follow=True)  # a link to a directory serves as the directory (like the file module)
-    out = {"now": now, "reasons": [], "old": None}
+    out = {"now": now, "reasons": [], "old": None, "warning": None}
+    if must_exist and now["state"] == "absent":
+        if not check_mode:
+            raise FilesError("%s is missing (an item without content must exist; it is not created)" % dest)
+        # Check mode: an earlier task of the run may have created it for real.
+        out["warning"] = "%s is missing (it must exist; in check mode an earlier task may not have created it)" % dest
+        return out
     if now["state"] != "absent" and item.get("force") is False:
         return out  # only created when missing
     uid, gid = uid_of(item.get("owner")), gid_of(item.get("group"))
@@ -157,11 +165,6 @@ def plan(item, check_mode=False):
         raise FilesError("%s: a link has no mode of its own; leave mode out" % dest)
 
     if now["state"] == "absent":
-        if state == "file" and item.get("content") is None:
-            if check_mode:
-                out["reasons"].append("missing (must exist; it is not created)")
-                return out
-            raise FilesError("%s is missing (an item without content must exist; it is not created)" % dest)
         out["reasons"].insert(0, "missing")
         return out
     if now["state"] != state:
@@ -351,7 +354,7 @@ def _fix_attributes(item, p):
 
 
 def apply(items, check_mode=False, diff_mode=False, run_command=None):
-    """Compare every item, then write what differs, in order. Returns (results, changed_paths, diff).
+    """Compare every item, then write what differs, in order. Returns (results, changed_paths, diff, warnings).
 
     Every item is compared before the first write, so an item that cannot be done stops the run with nothing
     written. Each file is written to a temporary file in its directory (mode and owner set, validated), then renamed
@@ -359,9 +362,11 @@ def apply(items, check_mode=False, diff_mode=False, run_command=None):
     plans = []
     for item in items:
         plans.append(plan(item, check_mode=check_mode))
-    results, changed_paths, diffs = [], [], []
+    results, changed_paths, diffs, warnings = [], [], [], []
     written = []
     for item, p in zip(items, plans):
+        if p["warning"]:
+            warnings.append(p["warning"])
         state = item.get("state") or "file"
         changed = bool(p["reasons"])
         results.append({"dest": item["dest"], "state": state, "changed": changed, "reasons": list(p["reasons"]),
@@ -379,7 +384,7 @@ def apply(items, check_mode=False, diff_mode=False, run_command=None):
             msg = str(e) if isinstance(e, FilesError) else "%s: %s" % (item["dest"], e)
             raise FilesError(msg, written=written)
         written.append(item["dest"])
-    return results, changed_paths, diffs
+    return results, changed_paths, diffs, warnings
 
 
 def _write(item, p, run_command):

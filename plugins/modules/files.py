@@ -53,8 +53,9 @@ options:
       state:
         description:
           - V(file) a regular file with the content of O(items[].template), O(items[].content) or O(items[].src).
-            Without any of them the file must exist (it is not created; the task fails when it is missing), and
-            only its owner, group and mode are managed.
+            Without any of them the file must exist (it is not created; the task fails when it is missing, before
+            anything is written; in check mode it warns), a link to it is followed, and only its owner, group and
+            mode are managed.
           - V(directory) a directory (missing parents are created). A link to a directory serves as the directory.
           - V(link) a symbolic link to O(items[].src). A file or link at O(items[].dest) is replaced by one rename;
             a directory is never replaced.
@@ -245,12 +246,14 @@ def main():
     )
     try:
         items = normalise(module.params)
-        results, changed_paths, diff = apply(items, check_mode=module.check_mode, diff_mode=module._diff,
-                                             run_command=lambda argv: module.run_command(argv))
+        results, changed_paths, diff, warnings = apply(items, check_mode=module.check_mode, diff_mode=module._diff,
+                                                       run_command=module.run_command)
     except FilesError as e:
         module.fail_json(msg=to_native(e), changed=bool(e.written), changed_paths=e.written)
     except OSError as e:
         module.fail_json(msg=to_native(e), changed=False, changed_paths=[])
+    for warning in warnings:
+        module.warn(warning)
     out = dict(changed=bool(changed_paths), changed_paths=changed_paths, results=results)
     if module._diff:
         out['diff'] = diff
