@@ -49,19 +49,20 @@ lint: deps collection
 sanity: deps
 	$(TIMED) sanity bash tests/sanity.sh
 
-## unit: tests/unit alone (no lab, no mirror, no download), also on the lowest ansible-core meta/runtime.yml claims
-## (.lab/venv-min, lab/requirements-min.txt)
+## unit: tests/unit alone (no lab, no mirror, no download), on two processes (pytest-xdist; the tests are
+## independent), also on the lowest ansible-core meta/runtime.yml claims (.lab/venv-min, lab/requirements-min.txt)
 unit: deps collection
-	$(TIMED) unit pytest -q -p no:cacheprovider tests/unit
+	$(TIMED) unit pytest -q -p no:cacheprovider -n 2 tests/unit
 	$(TIMED) unit-min $(CURDIR)/.lab/venv-min/bin/pytest -q -p no:cacheprovider tests/unit
 
 ## integration: the modules against a real etcd cluster with TLS on 127.0.0.1 (etcd from the lab mirror)
 integration: deps collection mirror
 	$(TIMED) integration pytest -q -p no:cacheprovider tests/integration
 
-## playbooks: the playbooks on the controller (bad input refused before any host), the collection's build
+## playbooks: the playbooks on the controller (bad input refused before any host), the collection's build; two
+## processes (each test runs ansible-playbook in a directory of its own)
 playbooks: deps collection mirror
-	$(TIMED) playbooks pytest -q -p no:cacheprovider tests/playbooks
+	$(TIMED) playbooks pytest -q -p no:cacheprovider -n 2 tests/playbooks
 
 ## molecule: the scenarios of MOLECULE_SCENARIOS, MOLECULE_JOBS at a time (MOLECULE_SCENARIOS=debian13 make molecule
 ## for one; MOLECULE_JOBS=1 one after the other)
