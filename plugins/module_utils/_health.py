@@ -33,7 +33,8 @@ def check_member(client, member, alarms=None, timeout=None):
     alarms = alarms or []
     learner = member['is_learner']
     report = dict(name=member['name'], id=member['id'], id_hex=member['id_hex'], is_learner=learner,
-                  check=SERIALIZABLE if learner else LINEARIZABLE, endpoint='', passed=False, reason='')
+                  check=SERIALIZABLE if learner else LINEARIZABLE, endpoint='', passed=False, reason='',
+                  version='', leader_id='0', raft_index=0, raft_applied_index=0)
     if not member['client_urls']:
         report['reason'] = 'has not started (no client URLs)'
         return report
@@ -45,6 +46,7 @@ def check_member(client, member, alarms=None, timeout=None):
             errors.append(str(e))
             continue
         report['endpoint'] = url
+        report.update(dict((k, status[k]) for k in ('version', 'leader_id', 'raft_index', 'raft_applied_index')))
         # A voter must answer a linearizable read. Only a member that the member list and its own status both
         # call a learner gets the serializable read (a promotion not yet applied on the member makes it refuse
         # a linearizable read: it fails until the member caught up).
@@ -85,10 +87,45 @@ def parse_alarms(raw_alarms):
     return out
 
 
-def check_cluster(client, timeout=None):
+def leader_of(reports):
+    """The leader the members that answered see (the one most of them name); {} when none."""
+    seen = [r['leader_id'] for r in reports if r['endpoint'] and r['leader_id'] != '0']
+    if not seen:
+        return {}
+    leader_id = max(sorted(set(seen)), key=seen.count)
+    names = dict((r['id'], r['name']) for r in reports)
+    return dict(id=leader_id, id_hex='%x' % int(leader_id), name=names.get(leader_id, ''))
+
+
+def check_caught_up(reports, leader, max_lag):
+    """Catch-up: every member that passed must have applied the raft log up to ``max_lag`` entries of the leader's
+    commit index (a member just restarted replays and receives what it missed before it serves current data).
+    Members that fall behind get passed=False and the reason.  Each member's lag is recorded (raft_lag)."""
+    by_id = dict((r['id'], r) for r in reports)
+    lead = by_id.get(leader.get('id', ''))
+    if lead is None or not lead['passed']:
+        for r in reports:
+            if r['passed']:
+                r['passed'] = False
+                r['reason'] = 'catch-up unknown: the leader did not answer'
+        return
+    for r in reports:
+        if not r['passed']:
+            continue
+        # The leader's status was read at another moment than the member's: a negative lag is a member read later.
+        r['raft_lag'] = max(0, lead['raft_index'] - r['raft_applied_index'])
+        if r['raft_lag'] > max_lag:
+            r['passed'] = False
+            r['reason'] = 'has applied raft index %d, %d behind the leader\'s commit index %d (at most %d allowed)' % (
+                r['raft_applied_index'], r['raft_lag'], lead['raft_index'], max_lag)
+
+
+def check_cluster(client, timeout=None, max_lag=None):
     """One round of the gate over the cluster's members (a linearizable member list).  Returns the report:
-    passed, members (check_member reports), alarms, reason (why it did not pass, '' when it did)."""
-    report = dict(passed=False, members=[], alarms=[], reason='')
+    passed, members (check_member reports), alarms, leader (id, id_hex, name as the members see it), reason (why it
+    did not pass, '' when it did).  With ``max_lag`` (an int), a member must also have caught up with the leader
+    (check_caught_up)."""
+    report = dict(passed=False, members=[], alarms=[], leader={}, reason='')
     try:
         members = parse_members(client.member_list(linearizable=True))
     except EtcdError as e:
@@ -100,6 +137,9 @@ def check_cluster(client, timeout=None):
         report['reason'] = 'cannot list the alarms: %s' % e
         return report
     report['members'] = [check_member(client, m, report['alarms'], timeout=timeout) for m in members]
+    report['leader'] = leader_of(report['members'])
+    if max_lag is not None:
+        check_caught_up(report['members'], report['leader'], max_lag)
     names = dict((m['id'], describe(m)) for m in members)
     problems = ['%s (%s check): %s' % (names[r['id']], r['check'], r['reason'])
                 for r in report['members'] if not r['passed']]
@@ -122,19 +162,24 @@ def summary(report):
         text += ', %d of %d learners (%s) a serializable read (learners refuse linearizable reads)' % (
             len([r for r in learners if r['passed']]), len(learners),
             ', '.join(r['name'] or r['id_hex'] for r in learners))
+    lags = [r['raft_lag'] for r in report['members'] if 'raft_lag' in r]
+    if lags:
+        caught_up = all(r['passed'] for r in report['members'])
+        text += '; %s %d raft entries of the leader' % (
+            'every member within' if caught_up else 'a member behind by', max(lags))
     text += '; %s' % ('no alarm' if not report['alarms'] else 'alarms: %s' % ', '.join(
         '%s on %s' % (a['alarm'], a['member_id_hex']) for a in report['alarms']))
     return text
 
 
-def wait_healthy(client, timeout, delay, request_timeout=None, sleep=time.sleep, clock=time.time):
+def wait_healthy(client, timeout, delay, request_timeout=None, sleep=time.sleep, clock=time.time, max_lag=None):
     """Run check_cluster until it passes or ``timeout`` seconds passed (at least one round).  Returns the last
-    report with attempts, elapsed (seconds) and summary added."""
+    report with attempts, elapsed (seconds) and summary added.  ``max_lag``: see check_cluster."""
     start = clock()
     attempts = 0
     while True:
         attempts += 1
-        report = check_cluster(client, timeout=request_timeout)
+        report = check_cluster(client, timeout=request_timeout, max_lag=max_lag)
         elapsed = clock() - start
         if report['passed'] or elapsed + delay > timeout:
             break

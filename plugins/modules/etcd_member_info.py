@@ -67,6 +67,13 @@ options:
       - Seconds between two rounds of the health gate with O(wait=healthy).
     type: float
     default: 2
+  wait_max_lag:
+    description:
+      - With O(wait=healthy), the catch-up check as well; without it, no catch-up check.
+      - Every member must also have applied the raft log up to this many entries of the leader's commit index
+        (its C(raftAppliedIndex) against the leader's C(raftIndex)). A member just restarted replays its log and
+        receives what it missed; the rolling restart waits for it before the next member goes down.
+    type: int
 '''
 
 EXAMPLES = r'''
@@ -92,6 +99,12 @@ EXAMPLES = r'''
     wait_timeout: 60
     wait_delay: 1
   register: gate
+
+- name: After a restart, also wait until every member applied the log up to 100 entries of the leader's commit index
+  quorum.etcd.etcd_member_info:
+    status_of: none
+    wait: healthy
+    wait_max_lag: 100
 
 - name: Say which check each member passed
   ansible.builtin.debug:
@@ -276,6 +289,9 @@ health_gate:
       description: Active alarms (as RV(alarms)).
       type: list
       elements: dict
+    leader:
+      description: The leader most answering members see (id, id_hex, name); empty when none answered with one.
+      type: dict
     members:
       description: One report per member.
       type: list
@@ -305,6 +321,22 @@ health_gate:
         reason:
           description: What the member answered, or why it did not pass.
           type: str
+        version:
+          description: The etcd server version the member reported (empty when it did not answer).
+          type: str
+        leader_id:
+          description: The leader (decimal id) the member sees; C(0) when none or when it did not answer.
+          type: str
+        raft_index:
+          description: The member's raft commit index.
+          type: int
+        raft_applied_index:
+          description: The member's raft applied index.
+          type: int
+        raft_lag:
+          description: Leader's commit index minus the member's applied index (not below 0).
+          type: int
+          returned: with O(wait_max_lag), for members that answered
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -356,16 +388,17 @@ def main():
         wait=dict(type='str', default='none', choices=['none', 'healthy']),
         wait_timeout=dict(type='float', default=120.0),
         wait_delay=dict(type='float', default=2.0),
+        wait_max_lag=dict(type='int'),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
-    if params['wait_timeout'] < 0 or params['wait_delay'] < 0:
-        module.fail_json(msg='wait_timeout and wait_delay must not be negative')
+    if params['wait_timeout'] < 0 or params['wait_delay'] < 0 or (params['wait_max_lag'] or 0) < 0:
+        module.fail_json(msg='wait_timeout, wait_delay and wait_max_lag must not be negative')
     client = new_client(module)
     gate = None
     if params['wait'] == 'healthy':
         # Reads only, so it runs in check mode too.
-        gate = wait_healthy(client, params['wait_timeout'], params['wait_delay'])
+        gate = wait_healthy(client, params['wait_timeout'], params['wait_delay'], max_lag=params['wait_max_lag'])
         if not gate['passed']:
             module.fail_json(msg='the cluster did not pass the health gate within %.0fs (%d rounds): %s. %s' % (
                 params['wait_timeout'], gate['attempts'], gate['reason'], gate['summary']), health_gate=gate,

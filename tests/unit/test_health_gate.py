@@ -113,3 +113,44 @@ def test_learner_refusing_linearizable_reads_is_why(cluster, conn, run_module):
 def test_negative_wait_refused(cluster, conn, run_module):
     res = gate(run_module, conn, wait_timeout=-1)
     assert res.failed and "must not be negative" in res["msg"] and not cluster.calls
+
+
+def test_catch_up_a_member_behind_the_leader_does_not_pass(cluster, conn, run_module):
+    behind = cluster.order[1]
+    cluster.members[behind]["in_sync"] = False  # applied index 1, the leader's commit index 100 or more
+    res = gate(run_module, conn, wait_max_lag=10)
+    assert res.failed and res["error_kind"] == "unhealthy"
+    assert "behind the leader's commit index" in res["msg"] and "at most 10 allowed" in res["msg"]
+    reports = dict((r["id"], r) for r in res["health_gate"]["members"])
+    assert reports[str(behind)]["passed"] is False and reports[str(behind)]["raft_lag"] >= 99
+    assert all(r["passed"] for mid, r in reports.items() if mid != str(behind))
+    # Without the catch-up option the same cluster passes.
+    assert not gate(run_module, conn).failed
+
+
+def test_catch_up_passes_when_every_member_caught_up_and_names_the_leader(cluster, conn, run_module):
+    res = gate(run_module, conn, wait_max_lag=10)
+    assert not res.failed, res.get("msg")
+    hg = res["health_gate"]
+    assert hg["leader"]["name"] == cluster.members[cluster.leader]["name"]
+    assert hg["leader"]["id"] == str(cluster.leader)
+    assert all(r["raft_lag"] == 0 and r["version"] for r in hg["members"])
+    assert "every member within 0 raft entries of the leader" in hg["summary"]
+
+
+def test_catch_up_waits_until_the_member_caught_up(cluster, conn, run_module):
+    behind = cluster.order[2]
+    cluster.members[behind]["in_sync"] = False
+    timer = threading.Timer(0.5, lambda: cluster.members[behind].update(in_sync=True))
+    timer.start()
+    try:
+        res = gate(run_module, conn, wait_max_lag=10, wait_timeout=10)
+    finally:
+        timer.cancel()
+    assert not res.failed, res.get("msg")
+    assert res["health_gate"]["attempts"] > 1
+
+
+def test_catch_up_rejects_a_negative_lag(conn, run_module):
+    res = gate(run_module, conn, wait_max_lag=-1)
+    assert res.failed and "must not be negative" in res["msg"]
