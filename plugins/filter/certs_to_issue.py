@@ -3,8 +3,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Controller-side certificate planning for the quorum.etcd pki role.
 
-The filter runs inside the controller process (no module fork per certificate), so a rerun that has nothing to
-issue decides so in milliseconds; the issuing itself is left to community.crypto modules.
+The filters run inside the controller process (no module fork per certificate), so a rerun that has nothing to
+issue decides so in milliseconds. The plan and the checks live in plugins/module_utils/_pki.py; the issuing is the
+action plugin quorum.etcd.etcd_pki_issue. Besides certs_to_issue, this file registers the pki role's file lists
+(pki_member_certificates, pki_client_certificates, pki_member_files, pki_generation) and the report's reader
+(pki_certificate_details, pki_certificate_report); each has its documentation beside it (NAME.yml).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -55,143 +58,88 @@ _value:
   elements: dict
 """
 
-import datetime
-import ipaddress
-import os
-
 from ansible.errors import AnsibleFilterError
 
-try:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-    from cryptography.x509.oid import ExtendedKeyUsageOID
-
-    HAS_CRYPTOGRAPHY = True
-except ImportError:  # pragma: no cover
-    HAS_CRYPTOGRAPHY = False
-
-_USAGES = {"serverAuth": "SERVER_AUTH", "clientAuth": "CLIENT_AUTH"}
+from ansible_collections.quorum.etcd.plugins.module_utils import _pki
 
 
-def _load_cert(path):
-    with open(path, "rb") as f:
-        return x509.load_pem_x509_certificate(f.read())
-
-
-def _not_after(cert):
-    if hasattr(cert, "not_valid_after_utc"):
-        return cert.not_valid_after_utc
-    return cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
-
-
-def _sans_of(cert):
-    try:
-        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return set()
-    names = set("DNS:%s" % n for n in ext.get_values_for_type(x509.DNSName))
-    names |= set("IP:%s" % ipaddress.ip_address(a) for a in ext.get_values_for_type(x509.IPAddress))
-    return names
-
-
-def _normalize_san(san):
-    kind, dummy, value = san.partition(":")
-    if kind.upper() == "IP":
-        return "IP:%s" % ipaddress.ip_address(value)
-    return "DNS:%s" % value
-
-
-def _usages_of(cert):
-    try:
-        ext = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        return set()
-    return set(ext)
-
-
-def _signed_by(cert, ca):
-    if cert.issuer != ca.subject:
-        return False
-    pub = ca.public_key()
-    try:
-        if isinstance(pub, rsa.RSAPublicKey):
-            pub.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), cert.signature_hash_algorithm)
-        elif isinstance(pub, ec.EllipticCurvePublicKey):
-            pub.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm))
-        else:
-            pub.verify(cert.signature, cert.tbs_certificate_bytes)
-    except Exception:  # pylint: disable=broad-except
-        return False
-    return True
-
-
-def _key_matches(cert, key_path):
-    with open(key_path, "rb") as f:
-        key = serialization.load_pem_private_key(f.read(), password=None)
-    fmt = serialization.PublicFormat.SubjectPublicKeyInfo
-    enc = serialization.Encoding.DER
-    return key.public_key().public_bytes(enc, fmt) == cert.public_key().public_bytes(enc, fmt)
-
-
-def reason_to_issue(item, ca, threshold_days, now=None, check_names=True):
-    """Return why ``item`` must be issued, or None when the certificate on disk is good."""
-    cert_path = item["cert"]
-    if not os.path.exists(cert_path):
-        return "missing"
-    if not os.path.exists(item["key"]):
-        return "key missing"
-    try:
-        cert = _load_cert(cert_path)
-    except ValueError:
-        return "unreadable"
-    if not _signed_by(cert, ca):
-        return "not signed by the current CA"
-    try:
-        if not _key_matches(cert, item["key"]):
-            return "key does not match"
-    except (ValueError, TypeError):
-        return "key unreadable"
-    if check_names:
-        wanted_sans = set(_normalize_san(s) for s in item.get("sans", []))
-        if _sans_of(cert) != wanted_sans:
-            return "subject alternative names changed"
-        wanted_usages = set(getattr(ExtendedKeyUsageOID, _USAGES[u]) for u in item.get("usage", []))
-        if _usages_of(cert) != wanted_usages:
-            return "extended key usage changed"
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    if _not_after(cert) - now < datetime.timedelta(days=int(threshold_days)):
-        return "expires within %s days" % threshold_days
-    return None
+def _need_cryptography(name):
+    if not _pki.HAS_CRYPTOGRAPHY:
+        raise AnsibleFilterError("%s needs the Python 'cryptography' library on the controller" % name)
 
 
 def certs_to_issue(wanted, ca_cert, threshold_days=30, check_names=True):
-    if not HAS_CRYPTOGRAPHY:
-        raise AnsibleFilterError("certs_to_issue needs the Python 'cryptography' library on the controller")
+    _need_cryptography("certs_to_issue")
     if not isinstance(wanted, list):
         raise AnsibleFilterError("certs_to_issue expects a list of dicts, got %s" % type(wanted).__name__)
     try:
-        ca = _load_cert(ca_cert)
-    except (OSError, ValueError) as e:
-        raise AnsibleFilterError("cannot read the CA certificate %s: %s" % (ca_cert, e))
-    result = []
-    for item in wanted:
-        reason = reason_to_issue(item, ca, threshold_days, check_names=check_names)
-        if reason:
-            new = dict(item)
-            new["reason"] = reason
-            result.append(new)
-    return result
+        return _pki.plan(wanted, ca_cert, threshold_days, check_names=check_names)
+    except _pki.PkiError as e:
+        raise AnsibleFilterError(str(e))
 
 
-def with_paths(item, directory):
-    """Add the certificate and key paths of ``item`` (by its name) under ``directory``."""
-    new = dict(item)
-    new["cert"] = "%s/%s.crt" % (directory, item["name"])
-    new["key"] = "%s/%s.key" % (directory, item["name"])
-    return new
+def pki_member_certificates(member_name, hosts, extra_sans, clients, directory):
+    """A member's server, peer and client certificates (subjects, SANs, usages, controller paths)."""
+    return _pki.member_certificates(member_name, hosts, extra_sans or [], clients or [], directory)
+
+
+def pki_client_certificates(clients, directory):
+    """The client certificates kept on the controller."""
+    return _pki.client_certificates(clients or [], directory)
+
+
+def pki_member_files(wanted, ca_cert, pki_dir):
+    """The files a member gets, from its certificates."""
+    return _pki.member_files(wanted, ca_cert, pki_dir)
+
+
+def pki_generation(files):
+    """The generation id of a member's files on the controller."""
+    return _pki.generation_id(files)
+
+
+def pki_certificate_details(pem):
+    """Subject, issuer, serial, SANs, not-after and days left of each certificate of a PEM text."""
+    _need_cryptography("pki_certificate_details")
+    try:
+        return [_pki.certificate_details(c) for c in _pki.load_certs(pem)]
+    except ValueError as e:
+        raise AnsibleFilterError("not a PEM certificate: %s" % e)
+
+
+def pki_certificate_report(entries, fail_days=None):
+    """The certificate report of playbooks/cert_report.yml: one row per certificate of every entry (``host``,
+    ``path``, ``pem``), the table's lines, and the rows expiring within ``fail_days`` (none when it is None)."""
+    _need_cryptography("pki_certificate_report")
+    rows = []
+    for e in entries:
+        name = e["path"].rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        usage = name if name in ("ca", "server", "peer") else "client"
+        try:
+            certs = _pki.load_certs(e["pem"])
+        except ValueError as err:
+            raise AnsibleFilterError("%s: %s is not a PEM certificate: %s" % (e["host"], e["path"], err))
+        for c in certs:
+            rows.append(dict(_pki.certificate_details(c), host=e["host"], name=name, usage=usage, path=e["path"]))
+    header = ("member", "certificate", "subject", "SANs", "issuer", "serial", "not after", "days left")
+    cells = [header] + [(r["host"], r["name"], r["subject"], ",".join(r["sans"]) or "-", r["issuer"], r["serial"],
+                         r["not_after"], "%.1f" % r["days_left"]) for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
+    lines = ["  ".join(c[i].ljust(widths[i]) for i in range(len(header))).rstrip() for c in cells]
+    expiring = []
+    if fail_days is not None and str(fail_days).strip() != "":
+        expiring = [r for r in rows if r["days_left"] < float(fail_days)]
+    return {"rows": rows, "lines": lines, "expiring": expiring}
 
 
 class FilterModule(object):
     def filters(self):
-        return {"certs_to_issue": certs_to_issue, "with_paths": with_paths}
+        return {
+            "certs_to_issue": certs_to_issue,
+            "pki_member_certificates": pki_member_certificates,
+            "pki_client_certificates": pki_client_certificates,
+            "pki_member_files": pki_member_files,
+            "pki_generation": pki_generation,
+            "pki_certificate_details": pki_certificate_details,
+            "pki_certificate_report": pki_certificate_report,
+        }
