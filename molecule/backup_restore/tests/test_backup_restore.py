@@ -17,37 +17,16 @@ import subprocess
 import tempfile
 
 import pytest
-import yaml
+import quorum_lab
+from quorum_lab import EPHEMERAL, ETCDCTL, INVENTORY, PKI, PODMAN_ENV, REPO
 
-REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.getcwd())
-EPHEMERAL = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "")
-PKI = os.path.join(EPHEMERAL, "pki")
-ETCDCTL = os.path.join(REPO, ".lab", "bin", "etcdctl")
-PODMAN_ENV = dict(os.environ, CONTAINERS_CONF=os.path.join(REPO, "lab", "containers.conf"))
-INVENTORY = os.path.dirname(os.environ.get("MOLECULE_INVENTORY_FILE", ""))
 CLUSTER = "molecule-br"
 BACKUP_DIR = "/var/backups/etcd"
 N_KEYS = 10000
 BUMP = 1000000000  # etcd_dr_bump_revision's default
 STATE: dict = {}
-
-
-def _members():
-    with open(os.environ["MOLECULE_INVENTORY_FILE"]) as f:
-        inv = yaml.safe_load(f)
-    return sorted((inv.get("etcd") or {}).get("hosts", {}))
-
-
-MEMBERS = _members()
-
-
-def _ip(name):
-    out = subprocess.run(["podman", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name],
-                         check=True, capture_output=True, text=True, env=PODMAN_ENV)
-    return out.stdout.strip()
-
-
-IPS = {m: _ip(m) for m in MEMBERS}
+MEMBERS = quorum_lab.inventory_members("etcd")
+IPS = {m: quorum_lab.podman_ip(m) for m in MEMBERS}
 
 
 def sh(member, script, check=True):
@@ -81,8 +60,7 @@ def playbook(name, *extra, path=None):
 
 
 def recap(proc):
-    return {m.group(1): {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
-            for m in re.finditer(r"^(\S+)\s+:\s+(ok=.*)$", proc.stdout, re.M)}
+    return quorum_lab.recap(proc.stdout)
 
 
 def key(i):

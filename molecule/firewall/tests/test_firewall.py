@@ -15,9 +15,8 @@ import subprocess
 import time
 
 import pytest
+from quorum_lab import INVENTORY, PODMAN_ENV, REPO, lab_env
 
-REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.getcwd())
-PODMAN_ENV = dict(os.environ, CONTAINERS_CONF=os.path.join(REPO, "lab", "containers.conf"))
 MEMBERS = {"etcd-fw-1": "10.89.82.11", "etcd-fw-2": "10.89.82.12", "etcd-fw-3": "10.89.82.13"}
 CLIENT, MONITOR = "etcd-fw-4", "etcd-fw-5"
 
@@ -78,12 +77,9 @@ def test_other_tables_left_alone():
 
 def site(*extra):
     """Run playbooks/site.yml against the scenario's inventory; returns the process (output in stdout/stderr)."""
-    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"))
     return subprocess.run(
-        ["ansible-playbook", "-i", inventory, os.path.join(REPO, "playbooks", "site.yml")] + list(extra),
-        capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=False)
+        ["ansible-playbook", "-i", INVENTORY, os.path.join(REPO, "playbooks", "site.yml")] + list(extra),
+        capture_output=True, text=True, env=lab_env(), cwd=REPO, timeout=300, check=False)
 
 
 def test_ipv6_networks_are_loaded():

@@ -16,55 +16,19 @@ import subprocess
 import time
 
 import pytest
+import quorum_lab
 import testinfra
 import yaml
+from quorum_lab import PKI, PODMAN_ENV
 
-REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.getcwd())
-PKI = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "pki")
-ETCDCTL = os.path.join(REPO, ".lab", "bin", "etcdctl")
-PODMAN_ENV = dict(os.environ, CONTAINERS_CONF=os.path.join(REPO, "lab", "containers.conf"))
-
-
-def _members():
-    with open(os.environ["MOLECULE_INVENTORY_FILE"]) as f:
-        inv = yaml.safe_load(f)
-    hosts = []
-
-    def walk(group):
-        for name, sub in (group or {}).get("children", {}).items():
-            if name == "etcd":
-                hosts.extend(sorted((sub or {}).get("hosts", {})))
-            walk(sub)
-
-    walk(inv.get("all", inv))
-    if not hosts:
-        hosts = sorted(inv.get("etcd", {}).get("hosts", {}))
-    return hosts
-
-
-MEMBERS = _members()
-
-
-def _ip(name):
-    out = subprocess.run(
-        ["podman", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name],
-        check=True, capture_output=True, text=True, env=PODMAN_ENV,
-    )
-    return out.stdout.strip()
-
-
-IPS = {m: _ip(m) for m in MEMBERS}
+MEMBERS = quorum_lab.inventory_members("etcd")
+IPS = {m: quorum_lab.podman_ip(m) for m in MEMBERS}
 
 
 def etcdctl(*args, endpoints=None, cert=True, check=True):
-    cmd = [ETCDCTL, "--endpoints", ",".join(endpoints or ["https://%s:2379" % ip for ip in IPS.values()]),
-           "--cacert", os.path.join(PKI, "ca.crt"), "--dial-timeout", "3s", "--command-timeout", "5s"]
-    if cert:
-        cmd += ["--cert", os.path.join(PKI, "clients", "admin.crt"), "--key", os.path.join(PKI, "clients", "admin.key")]
-    proc = subprocess.run(cmd + list(args), capture_output=True, text=True, check=False)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+    """etcdctl against every member (or ENDPOINTS)."""
+    return quorum_lab.etcdctl(*args, endpoints=endpoints or ["https://%s:2379" % ip for ip in IPS.values()],
+                              cert=cert, check=check)
 
 
 def host(name):

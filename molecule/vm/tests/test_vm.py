@@ -10,8 +10,8 @@ import re
 import subprocess
 import time
 
+from quorum_lab import INVENTORY, REPO, lab_env
 
-REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.getcwd())
 PORT = os.environ.get("VM_PORT", "10222")
 KEY = os.path.join(REPO, ".lab", "ssh", "id_ed25519")
 SSH = ["ssh", "-i", KEY, "-p", PORT, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
@@ -78,11 +78,8 @@ def test_tuning_applied():
 def test_converge_sets_back_only_a_kernel_setting_that_drifted():
     """Someone changed vm.swappiness at run time: the next run sets that key alone (one change), nothing else."""
     sh("sysctl -qw vm.swappiness=60")
-    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"))
-    proc = subprocess.run(["ansible-playbook", "-i", inventory, os.path.join(REPO, "playbooks", "site.yml")],
-                          capture_output=True, text=True, env=env, cwd=REPO, timeout=900, check=False)
+    proc = subprocess.run(["ansible-playbook", "-i", INVENTORY, os.path.join(REPO, "playbooks", "site.yml")],
+                          capture_output=True, text=True, env=lab_env(), cwd=REPO, timeout=900, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     assert re.search(r"changed: \[[^]]+\] => \(item=vm\.swappiness=1\)", out), out[-3000:]
@@ -112,12 +109,9 @@ def test_reboot_assembles_mounts_and_etcd_returns():
 
 
 def test_safe_mode_refuses_a_disk_with_a_filesystem():
-    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"))
     proc = subprocess.run(
-        ["ansible-playbook", "-i", inventory, os.path.join(os.path.dirname(__file__), "..", "safe_mode.yml")],
-        capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=False)
+        ["ansible-playbook", "-i", INVENTORY, os.path.join(os.path.dirname(__file__), "..", "safe_mode.yml")],
+        capture_output=True, text=True, env=lab_env(), cwd=REPO, timeout=300, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-3000:]
     assert "In safe mode" in out and "carries a ext4 signature labelled used" in out, out[-3000:]
