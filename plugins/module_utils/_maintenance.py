@@ -28,6 +28,34 @@ DEFRAG_TIMEOUT_FLOOR = 60.0
 DEFRAG_BYTES_PER_SECOND = 10 * 1024 * 1024
 
 
+# Releases where an online defragmentation can race a snapshot apply on the same member and corrupt its data
+# (fixed in 3.5.23 and 3.6.5, as issue 14 states from etcd's CHANGELOG-3.5/3.6: https://github.com/etcd-io/etcd/tree/main/CHANGELOG).
+# [first affected, first fixed) per minor; a member on such a release is not defragmented online.
+DEFRAG_UNSAFE = (
+    ((3, 5, 0), (3, 5, 23)),
+    ((3, 6, 0), (3, 6, 5)),
+)
+
+
+def _version(text):
+    try:
+        return tuple(int(x) for x in str(text).split('-')[0].split('.')[:3])
+    except ValueError:
+        return None
+
+
+def defrag_unsafe(version):
+    """Why an online defragmentation is unsafe on this server version ('' when it is safe)."""
+    v = _version(version)
+    if v is None or len(v) < 3:
+        return 'unknown version %r' % (version,)
+    for first, fixed in DEFRAG_UNSAFE:
+        if first <= v < fixed:
+            return ('etcd %s can corrupt data when a defragmentation races a snapshot apply (fixed in %s); upgrade '
+                    'first' % (version, '.'.join(str(x) for x in fixed)))
+    return ''
+
+
 def fragmentation(db_size, db_size_in_use):
     """Free share of the database file (0.0 .. 1.0) and the bytes a defragmentation would give back."""
     db_size, in_use = to_int(db_size), to_int(db_size_in_use)
@@ -150,7 +178,18 @@ def maintenance_state(client, min_free_ratio=DEFAULT_MIN_FREE_RATIO,
         out.append(entry)
     by_id = dict((m['id'], m) for m in members)
     alarms = alarm_list(client.alarms(), by_id)
+    problems = []
+    for entry in out:
+        if not entry['healthy']:
+            problems.append('%s is unhealthy (%s)' % (entry['name'] or entry['id_hex'], entry['error'] or 'sees no leader'))
+        elif entry['is_learner']:
+            problems.append('%s is a learner' % entry['name'])
+        else:
+            unsafe = defrag_unsafe(entry['version'])
+            if unsafe:
+                problems.append('%s: %s' % (entry['name'], unsafe))
     compacted = -1
     if with_compact_revision and revision:
         compacted = compact_revision(client, current=revision)
-    return dict(members=out, leader=leader, alarms=alarms, revision=revision, compact_revision=compacted)
+    return dict(members=out, leader=leader, alarms=alarms, revision=revision, compact_revision=compacted,
+                defrag_problems=problems)

@@ -53,8 +53,8 @@ options:
     default: false
   allow_unhealthy:
     description:
-      - Defragment even when another member is unhealthy or a learner (for the NOSPACE recovery, where every
-        member still answers but writes fail). The member itself must answer.
+      - Defragment even when another member is unhealthy or a learner. The member itself must answer, and run a
+        release where an online defragmentation is safe (3.5.23 or later, 3.6.5 or later).
     type: bool
     default: false
 '''
@@ -114,6 +114,7 @@ from ansible_collections.quorum.etcd.plugins.module_utils._maintenance import (
     DEFAULT_MIN_FREE_RATIO,
     DEFAULT_MIN_RECLAIMABLE_BYTES,
     defrag_timeout,
+    defrag_unsafe,
     defragment,
     maintenance_state,
 )
@@ -143,13 +144,13 @@ def main():
     target = target[0]
     if not target['endpoint']:
         module.fail_json(msg='%s does not answer: %s' % (target['name'], target['error']), error_kind='unhealthy')
-    if not p['allow_unhealthy']:
-        bad = [m for m in members if not m['healthy'] or m['is_learner']]
-        if bad:
-            module.fail_json(msg='refusing to defragment %s while %s: a defragmenting member answers nothing, so the '
-                                 'others must all be healthy voters' % (target['name'], ', '.join(
-                                     '%s is %s' % (m['name'], 'a learner' if m['is_learner'] else 'unhealthy (%s)' % (
-                                         m['error'] or 'sees no leader')) for m in bad)), error_kind='unhealthy')
+    unsafe = defrag_unsafe(target['version'])
+    if unsafe:
+        module.fail_json(msg='refusing to defragment %s: %s' % (target['name'], unsafe), error_kind='unsafe_version')
+    if not p['allow_unhealthy'] and state['defrag_problems']:
+        module.fail_json(msg='refusing to defragment %s while %s: a defragmenting member answers nothing, so the '
+                             'others must all be healthy voters' % (target['name'], '; '.join(state['defrag_problems'])),
+                         error_kind='unhealthy')
     member = dict(name=target['name'], id_hex=target['id_hex'], endpoint=target['endpoint'])
     due, reason = target['defrag_due'], target['defrag_reason']
     if p['force'] and not due:

@@ -107,6 +107,13 @@ compact_revision:
   description: The revision the key space was compacted to (0 when never compacted, -1 when not read).
   returned: always
   type: int
+defrag_problems:
+  description:
+    - Why no member may be defragmented online now (empty when all may): an unhealthy member, a learner, or a member
+      on a release where a defragmentation can race a snapshot apply (before 3.5.23, 3.6.0 to 3.6.4).
+  returned: always
+  type: list
+  elements: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule

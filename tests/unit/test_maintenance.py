@@ -35,6 +35,29 @@ def test_rule_needs_both_thresholds():
     assert mt.needs_defrag(8 * MiB, 1 * MiB, min_free_ratio=0.5, min_reclaimable_bytes=1 * MiB)[0] is True
 
 
+@pytest.mark.parametrize("version,unsafe", [
+    ("3.5.16", True), ("3.5.22", True), ("3.5.23", False), ("3.5.30", False), ("3.6.0", True), ("3.6.4", True),
+    ("3.6.5", False), ("3.7.1", False), ("3.4.30", False), ("garbage", True),
+])
+def test_defrag_unsafe_releases(version, unsafe):
+    assert bool(mt.defrag_unsafe(version)) is unsafe
+
+
+def test_defrag_refused_on_an_unsafe_release(pki, run_module):
+    from fake_etcd import FakeCluster
+    old = FakeCluster(pki.ca, version="3.5.16")
+    try:
+        conn = dict(endpoints=[old.url(old.order[0])], ca_cert=pki.ca.cert_path, client_cert=pki.client_cert,
+                    client_key=pki.client_key, timeout=2)
+        info = run_module(etcd_maintenance_info, conn)
+        assert len(info["defrag_problems"]) == 3 and "3.5.23" in info["defrag_problems"][0]
+        res = run_module(etcd_defrag, dict(conn, member="m2", force=True))
+        assert res.failed and res["error_kind"] == "unsafe_version"
+        assert not old.paths_used("/v3/maintenance/defragment")
+    finally:
+        old.close()
+
+
 def test_defrag_timeout_grows_with_size():
     assert mt.defrag_timeout(0) == mt.DEFRAG_TIMEOUT_FLOOR
     assert mt.defrag_timeout(8 * 1024 * MiB) > 800
@@ -87,6 +110,7 @@ def test_defrag_refused_while_a_member_is_down(cluster, conn, run_module):
     cluster.stop(cluster.by_name("m2"))
     res = run_module(etcd_defrag, dict(conn, member="m3", force=True))
     assert res.failed and "m2 is unhealthy" in res["msg"]
+    assert "m2 is unhealthy" in run_module(etcd_maintenance_info, conn)["defrag_problems"][0]
     assert not cluster.paths_used("/v3/maintenance/defragment")
     res = run_module(etcd_defrag, dict(conn, member="m3", force=True, allow_unhealthy=True))
     assert not res.failed and res["changed"]

@@ -1,0 +1,152 @@
+"""Maintenance on a real cluster (issue 14): defrag.yml under load, and recover_nospace.yml after the database really
+ran out of space.
+
+Needs a scenario deployed with a tiny quota (etcd_quota_backend_bytes: 16 MiB, the debian13 scenario), so that the
+NOSPACE alarm is reached in seconds. Runs after test_cluster.py (alphabetical order in the shared directory).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import time
+
+import pytest
+import quorum_lab
+import yaml
+
+MEMBERS = quorum_lab.inventory_members("etcd")
+IPS = {m: quorum_lab.podman_ip(m) for m in MEMBERS}
+ENDPOINTS = ["https://%s:2379" % ip for ip in IPS.values()]
+QUOTA = 16 * 1024 * 1024
+MiB = 1024 * 1024
+
+
+def b64(data):
+    return base64.b64encode(data if isinstance(data, bytes) else data.encode()).decode()
+
+
+def statuses():
+    out = quorum_lab.etcdctl("endpoint", "status", "-w", "json", endpoints=ENDPOINTS)
+    return {s["Endpoint"]: s["Status"] for s in json.loads(out.stdout)}
+
+
+def leader_host():
+    for ep, st in statuses().items():
+        if st["header"]["member_id"] == st["leader"]:
+            return [m for m, ip in IPS.items() if ep == "https://%s:2379" % ip][0]
+    raise AssertionError("no leader")
+
+
+def alarms():
+    out = quorum_lab.etcdctl("alarm", "list", endpoints=ENDPOINTS)
+    return [line for line in out.stdout.splitlines() if line.strip()]
+
+
+def defrag_log(host, since):
+    """(start, end) UNIX times of the defragmentations etcd logged on HOST since SINCE (its own log lines)."""
+    out = quorum_lab.sh(host, "journalctl -u etcd -o cat --no-pager --since @%d" % int(since)).stdout
+    starts, ends = [], []
+    for line in out.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        msg = entry.get("msg", "")
+        ts = datetime.datetime.fromisoformat(entry["ts"].replace("Z", "+00:00")).timestamp()
+        if msg == "defragmenting":
+            starts.append(ts)
+        elif msg == "finished defragmenting directory":
+            ends.append(ts)
+    return list(zip(starts, ends))
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A JSON-gateway client with the scenario's admin certificate (the Writer's, without its thread)."""
+    return quorum_lab.Writer(IPS.values())
+
+
+def put(client, key, value):
+    last = None
+    for ip in IPS.values():
+        try:
+            return client.call(ip, "/v3/kv/put", {"key": b64(key), "value": b64(value)})
+        except Exception as e:  # pylint: disable=broad-except
+            last = e
+    raise last
+
+
+def test_the_scenario_runs_with_a_tiny_quota():
+    config = yaml.safe_load(quorum_lab.sh(MEMBERS[0], "cat /etc/etcd/etcd.conf.yml").stdout)
+    assert config["quota-backend-bytes"] == QUOTA
+
+
+def test_defrag_one_member_at_a_time_leader_last_under_load(client):
+    # Fragment: 6 MiB of values written and deleted, history compacted: the file keeps its size, in use drops.
+    for i in range(6):
+        put(client, "/frag/%d" % i, "x" * MiB)
+    quorum_lab.etcdctl("del", "--prefix", "/frag/", endpoints=ENDPOINTS)
+    rev = max(int(s["header"]["revision"]) for s in statuses().values())
+    quorum_lab.etcdctl("compact", str(rev), "--physical", endpoints=ENDPOINTS, timeout="30s")
+    before = {ep: (int(s["dbSize"]), int(s["dbSizeInUse"])) for ep, s in statuses().items()}
+    assert all(size - in_use > 4 * MiB for size, in_use in before.values()), before
+    leader = leader_host()
+    since = time.time() - 1
+
+    writer = quorum_lab.Writer(IPS.values(), prefix="/writer-defrag/")
+    writer.start()
+    try:
+        time.sleep(2)
+        run = quorum_lab.run_playbook("defrag.yml", "etcd_defrag_min_reclaimable_bytes=%d" % (2 * MiB))
+        time.sleep(2)
+    finally:
+        writer.finish()
+    assert writer.failed == 0, writer.errors[:5]
+    writer.assert_readable()
+
+    assert "Defragmenting " in run.stdout
+    spans = {h: defrag_log(h, since) for h in MEMBERS}
+    assert all(len(s) == 1 for s in spans.values()), spans
+    order = sorted(MEMBERS, key=lambda h: spans[h][0][0])
+    assert order[-1] == leader, (order, leader)
+    for a, b in zip(order, order[1:]):
+        assert spans[a][0][1] <= spans[b][0][0], "two members defragmented at the same time: %s" % spans
+    after = {ep: (int(s["dbSize"]), int(s["dbSizeInUse"])) for ep, s in statuses().items()}
+    for ep in before:
+        assert after[ep][0] < before[ep][0] - 4 * MiB, (before, after)
+    # A second run finds nothing due and changes nothing.
+    again = quorum_lab.run_playbook("defrag.yml", "etcd_defrag_min_reclaimable_bytes=%d" % (2 * MiB))
+    assert "No member is due" in again.stdout
+    assert all(c["changed"] == 0 for c in quorum_lab.recap(again.stdout).values())
+
+
+def test_recover_nospace_is_refused_without_an_alarm():
+    run = quorum_lab.run_playbook("recover_nospace.yml", check=False)
+    assert run.returncode != 0 and "No NOSPACE alarm is raised" in run.stdout
+
+
+def test_recover_from_a_full_database(client):
+    # Overwrite one key with 1 MiB values until etcd refuses: the history fills the 16 MiB quota.
+    refused = None
+    for i in range(40):
+        try:
+            put(client, "/fill/one", "%06d" % i + "y" * MiB)
+        except Exception as e:  # pylint: disable=broad-except
+            refused = str(e)
+            break
+    assert refused is not None, "the quota was never reached"
+    quorum_lab.wait_for("the NOSPACE alarm", lambda: any("NOSPACE" in a for a in alarms()), timeout=30)
+    with pytest.raises(Exception):
+        put(client, "/after-nospace", "refused")
+    full = max(int(s["dbSize"]) for s in statuses().values())
+
+    run = quorum_lab.run_playbook("recover_nospace.yml")
+    assert "Compact the key space" in run.stdout
+    assert alarms() == []
+    put(client, "/after-recovery", "ok")
+    assert max(int(s["dbSize"]) for s in statuses().values()) < full / 2
+    health = json.loads(quorum_lab.etcdctl("endpoint", "health", "-w", "json", endpoints=ENDPOINTS).stdout)
+    assert all(h["health"] for h in health), health
+    quorum_lab.etcdctl("del", "--prefix", "/fill/", endpoints=ENDPOINTS)
