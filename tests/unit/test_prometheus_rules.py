@@ -1,4 +1,4 @@
-"""The collection's Prometheus alert rules (roles/monitoring/templates/etcd-rules.yml.j2).
+"""The collection's Prometheus alert rules (roles/monitoring/templates/prometheus/etcd-rules.yml.j2).
 
 - files/prometheus/etcd-rules.yml is the template rendered with the role's defaults, and
   files/prometheus/etcd-prometheusrule.yml the same groups as a Kubernetes PrometheusRule (QUORUM_REGENERATE=1
@@ -24,7 +24,10 @@ import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLE = os.path.join(REPO, "roles", "monitoring")
-TEMPLATE = os.path.join(ROLE, "templates", "etcd-rules.yml.j2")
+# In a subdirectory of templates/: its output holds Prometheus' own {{ }} templates on purpose, so the generic check of
+# tests/unit/test_templates_render.py (roles/*/templates/*.j2, nothing like {{ left) does not apply; this file
+# renders it and checks the result with promtool instead.
+TEMPLATE = os.path.join(ROLE, "templates", "prometheus", "etcd-rules.yml.j2")
 RULES = os.path.join(REPO, "files", "prometheus", "etcd-rules.yml")
 PROMETHEUS_RULE = os.path.join(REPO, "files", "prometheus", "etcd-prometheusrule.yml")
 TESTS = os.path.join(REPO, "files", "prometheus", "tests")
