@@ -40,17 +40,21 @@ def pid(host):
 
 def served_serial(host, port):
     """The serial of the certificate a new TLS connection to HOST:PORT is shown (openssl s_client), as an int. The
-    peer port wants a peer certificate: the member's own, from the controller."""
+    client port is asked from the controller with the admin client certificate; the peer port, which the firewall
+    opens to members only, from the next member with its own peer certificate."""
     if port == 2379:
-        cert, key = os.path.join(PKI, "clients", "admin.crt"), os.path.join(PKI, "clients", "admin.key")
+        proc = subprocess.run(["openssl", "s_client", "-connect", "%s:%d" % (IPS[host], port), "-CAfile",
+                               os.path.join(PKI, "ca.crt"), "-cert", os.path.join(PKI, "clients", "admin.crt"),
+                               "-key", os.path.join(PKI, "clients", "admin.key")],
+                              input="", capture_output=True, text=True, timeout=20, check=False)
+        pem = re.search(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", proc.stdout, re.S).group(0)
+        out = subprocess.run(["openssl", "x509", "-noout", "-serial"], input=pem, capture_output=True, text=True,
+                             check=True).stdout
     else:
-        cert, key = (os.path.join(PKI, "members", host, "peer.crt"), os.path.join(PKI, "members", host, "peer.key"))
-    proc = subprocess.run(["openssl", "s_client", "-connect", "%s:%d" % (IPS[host], port), "-CAfile",
-                           os.path.join(PKI, "ca.crt"), "-cert", cert, "-key", key],
-                          input="", capture_output=True, text=True, timeout=20, check=False)
-    pem = re.search(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", proc.stdout, re.S).group(0)
-    out = subprocess.run(["openssl", "x509", "-noout", "-serial"], input=pem, capture_output=True, text=True,
-                         check=True).stdout
+        other = HOSTS[(HOSTS.index(host) + 1) % len(HOSTS)]
+        out = sh(other, "openssl s_client -connect %s:%d -CAfile /etc/etcd/pki/ca.crt -cert /etc/etcd/pki/peer.crt "
+                        "-key /etc/etcd/pki/peer.key </dev/null 2>/dev/null | openssl x509 -noout -serial"
+                 % (IPS[host], port))
     return int(out.strip().split("=", 1)[1], 16)
 
 
