@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import subprocess
 import time
 
 import pytest
@@ -84,12 +85,7 @@ def test_the_scenario_runs_with_a_tiny_quota():
 
 
 def test_defrag_one_member_at_a_time_leader_last_under_load(client):
-    # Fragment: 6 MiB of values written and deleted, history compacted: the file keeps its size, in use drops.
-    for i in range(6):
-        put(client, "/frag/%d" % i, "x" * MiB)
-    quorum_lab.etcdctl("del", "--prefix", "/frag/", endpoints=ENDPOINTS)
-    rev = max(int(s["header"]["revision"]) for s in statuses().values())
-    quorum_lab.etcdctl("compact", str(rev), "--physical", endpoints=ENDPOINTS, timeout="30s")
+    fragment(client)
     before = {ep: (int(s["dbSize"]), int(s["dbSizeInUse"])) for ep, s in statuses().items()}
     assert all(size - in_use > 4 * MiB for size, in_use in before.values()), before
     leader = leader_host()
@@ -119,6 +115,55 @@ def test_defrag_one_member_at_a_time_leader_last_under_load(client):
     # A second run finds nothing due and changes nothing.
     again = quorum_lab.run_playbook("defrag.yml", "etcd_defrag_min_reclaimable_bytes=%d" % (2 * MiB))
     assert "No member is due" in again.stdout
+    assert all(c["changed"] == 0 for c in quorum_lab.recap(again.stdout).values())
+
+
+def fragment(client):
+    """6 MiB of values written and deleted, history compacted: each member's file keeps its size, in use drops."""
+    for i in range(6):
+        put(client, "/frag/%d" % i, "x" * MiB)
+    quorum_lab.etcdctl("del", "--prefix", "/frag/", endpoints=ENDPOINTS)
+    rev = max(int(s["header"]["revision"]) for s in statuses().values())
+    quorum_lab.etcdctl("compact", str(rev), "--physical", endpoints=ENDPOINTS, timeout="30s")
+
+
+def install_timer():
+    """site.yml --tags maintenance with the timer switched on (and a rule small databases pass)."""
+    cmd = quorum_lab.playbook_cmd(quorum_lab.INVENTORY, "site.yml", "etcd_defrag_timer_enabled=true",
+                                  "etcd_defrag_min_free_ratio=0.1", "etcd_defrag_min_reclaimable_bytes=%d" % MiB)
+    proc = subprocess.run(cmd + ["--tags", "maintenance"], capture_output=True, text=True, env=quorum_lab.lab_env(),
+                          cwd=quorum_lab.REPO, timeout=1800, check=False)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    return proc
+
+
+def test_the_timer_never_defragments_two_members_at_once(client):
+    run = install_timer()
+    counts = quorum_lab.recap(run.stdout)
+    assert all(c["changed"] > 0 for h, c in counts.items() if h in MEMBERS), counts  # the timer's files, each member
+    for h in MEMBERS:
+        assert quorum_lab.sh(h, "systemctl is-enabled etcd-defrag.timer").stdout.strip() == "enabled"
+    fragment(client)
+    leader = leader_host()
+    since = time.time() - 1
+    # Every member's service at the same moment, as if the timers fired together.
+    for h in MEMBERS:
+        quorum_lab.sh(h, "systemctl start --no-block etcd-defrag.service")
+    quorum_lab.wait_for("the defragmentation services to finish", lambda: all(
+        quorum_lab.sh(h, "systemctl is-active etcd-defrag.service", check=False).stdout.strip() in ("inactive", "failed")
+        for h in MEMBERS), timeout=120)
+    for h in MEMBERS:
+        assert quorum_lab.sh(h, "systemctl show -p Result --value etcd-defrag.service").stdout.strip() == "success"
+    spans = {h: defrag_log(h, since) for h in MEMBERS}
+    assert spans[leader] == [], "the leader defragmented itself: %s" % spans
+    ran = sorted((s for h in MEMBERS for s in spans[h]))
+    assert ran, "no member defragmented: %s" % spans
+    for a, b in zip(ran, ran[1:]):
+        assert a[1] <= b[0], "two members defragmented at the same time: %s" % spans
+    metrics = quorum_lab.sh(MEMBERS[0], "cat /var/lib/prometheus/node-exporter/etcd_defrag.prom").stdout
+    assert "etcd_defrag_last_run_success" in metrics
+    # A second run with the same settings changes nothing.
+    again = install_timer()
     assert all(c["changed"] == 0 for c in quorum_lab.recap(again.stdout).values())
 
 
