@@ -1,11 +1,13 @@
-"""Membership life cycle under load: scale 3 -> 5 through a scale-out killed (SIGKILL) between the start and the
-promotion of a learner that an earlier run had added without starting, and resumed by the next run; remove two,
-refuse a removal that breaks quorum, replace a member whose host was destroyed, then a setting change that restarts
-every member in turn (leader last) and removes an unstarted learner that is not in the inventory. A writer outside
-the cluster's hosts writes about 20 keys/s throughout; at the end no write has failed, every acknowledged write is
-readable and every member reports the same hashkv. Last, with the writer stopped, the two spare hosts bootstrap a
-cluster of their own: the run is killed after the first member created data, the next run refuses with the way out,
-and etcd_bootstrap_reset moves the partial data aside and bootstraps again with a new initial cluster token.
+"""Membership life cycle under load, in ordered steps (each a test; once a step fails, the later ones are skipped
+and name it, molecule/membership/tests/conftest.py): scale 3 -> 5 through a scale-out killed (SIGKILL) between the
+start and the promotion of a learner that an earlier run had added without starting, and resumed by the next run;
+remove two, refuse a removal that breaks quorum, replace a member whose host was destroyed, then a setting change
+that restarts every member in turn (leader last) and removes an unstarted learner that is not in the inventory. A
+writer outside the cluster's hosts writes about 20 keys/s throughout; at the end no write has failed, every
+acknowledged write is readable and every member reports the same hashkv, and a rerun changes nothing. Last, with the
+writer stopped, the two spare hosts bootstrap a cluster of their own: the run is killed after the first member created
+data, the next run refuses with the way out, and etcd_bootstrap_reset moves the partial data aside and bootstraps
+again with a new initial cluster token.
 """
 
 from __future__ import annotations
@@ -14,39 +16,26 @@ import json
 import os
 import re
 import signal
-import ssl
 import subprocess
-import threading
 import time
-import urllib.request
-import base64
 
 import pytest
+import quorum_lab
+from quorum_lab import INVENTORY, REPO, Writer, lab_env, recap, sh, task_output, wait_for
 
-REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.getcwd())
-PKI = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "pki")
-INVENTORY = os.path.dirname(os.environ.get("MOLECULE_INVENTORY_FILE", "inventory/x"))
-ETCDCTL = os.path.join(REPO, ".lab", "bin", "etcdctl")
+# Every test here is a step of one life cycle, in this order.
+pytestmark = pytest.mark.incremental
+
 NET_PREFIX = "10.89.83"
 HOSTS = ["etcd-mm-%d" % i for i in range(1, 6)]
 IP = {h: "%s.%d" % (NET_PREFIX, 10 + int(h.rsplit("-", 1)[1])) for h in HOSTS}
-ENV = dict(
-    os.environ,
-    CONTAINERS_CONF=os.path.join(REPO, "lab", "containers.conf"),
-    ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
-    ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"),
-    ANSIBLE_NOCOLOR="1",
-)
+ENV = lab_env()
 
 
 def playbook_cmd(name, extra, inventories=()):
-    cmd = ["ansible-playbook", "-i", INVENTORY] + [a for i in inventories for a in ("-i", i)]
-    cmd.append(os.path.join(REPO, "playbooks", name))
     if not any(e.startswith("etcd_cluster_group=") for e in extra):
         extra = tuple(extra) + ("etcd_cluster_group=etcd_initial",)
-    for e in extra:
-        cmd += ["-e", e]
-    return cmd
+    return quorum_lab.playbook_cmd([INVENTORY] + list(inventories), name, *extra)
 
 
 def playbook(name, *extra, check=True, inventories=()):
@@ -82,41 +71,14 @@ def playbook_killed(name, *extra, marker, before_kill=None, inventories=()):
     return "".join(out)
 
 
-def sh(host, script, check=True):
-    return subprocess.run(["podman", "exec", host, "sh", "-c", script], capture_output=True, text=True, env=ENV,
-                          check=check)
-
-
 def config_token(host):
     text = sh(host, "cat /etc/etcd/etcd.conf.yml").stdout
     return re.search(r"^initial-cluster-token: (\S+)$", text, re.M).group(1)
 
 
-def task_output(text, task):
-    """The lines a task printed (from its TASK line to the next TASK or PLAY line)."""
-    start = text.find("TASK [%s]" % task)
-    if start < 0:
-        return ""
-    end = min([i for i in (text.find("\nTASK [", start + 1), text.find("\nPLAY", start + 1)) if i >= 0] or [len(text)])
-    return text[start:end]
-
-
-def wait_for(what, predicate, timeout=120):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting for %s" % what
-        time.sleep(1)
-
-
 def etcdctl(*args, hosts=None, check=True):
-    eps = ",".join("https://%s:2379" % IP[h] for h in (hosts or HOSTS[:3]))
-    cmd = [ETCDCTL, "--endpoints", eps, "--cacert", os.path.join(PKI, "ca.crt"),
-           "--cert", os.path.join(PKI, "clients", "admin.crt"), "--key", os.path.join(PKI, "clients", "admin.key"),
-           "--dial-timeout", "3s", "--command-timeout", "10s"]
-    proc = subprocess.run(cmd + list(args), capture_output=True, text=True, check=False)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+    return quorum_lab.etcdctl(*args, endpoints=["https://%s:2379" % IP[h] for h in (hosts or HOSTS[:3])], check=check,
+                              timeout="10s")
 
 
 def members():
@@ -154,72 +116,26 @@ def wait_healthy(hosts, timeout=120):
         time.sleep(2)
 
 
-class Writer(threading.Thread):
-    """About 20 puts/s through the JSON gateway with failover; a put fails only if no endpoint took it in 10 s."""
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.ctx = ssl.create_default_context(cafile=os.path.join(PKI, "ca.crt"))
-        self.ctx.check_hostname = False
-        self.ctx.load_cert_chain(os.path.join(PKI, "clients", "admin.crt"), os.path.join(PKI, "clients", "admin.key"))
-        self.stop = threading.Event()
-        self.ok = 0
-        self.acknowledged = []
-        self.failed = 0
-        self.errors = []
-
-    def put(self, ip, key, value):
-        body = json.dumps({"key": base64.b64encode(key.encode()).decode(),
-                           "value": base64.b64encode(value.encode()).decode()}).encode()
-        req = urllib.request.Request("https://%s:2379/v3/kv/put" % ip, data=body, method="POST")
-        with urllib.request.urlopen(req, context=self.ctx, timeout=2) as r:
-            json.loads(r.read())
-
-    def run(self):
-        i = 0
-        while not self.stop.is_set():
-            key, value = "/writer/%06d" % i, "v%d" % i
-            deadline = time.monotonic() + 10
-            done = False
-            attempt = 0
-            last = ""
-            while not done and time.monotonic() < deadline:
-                ip = IP[HOSTS[(i + attempt) % len(HOSTS)]]
-                attempt += 1
-                try:
-                    self.put(ip, key, value)
-                    done = True
-                except Exception as e:  # any endpoint may be down or not a member yet: fail over
-                    if attempt % len(HOSTS) == 0:
-                        time.sleep(0.2)
-                    last = "%s: %s" % (ip, e)
-            if done:
-                self.ok += 1
-                self.acknowledged.append(key)
-            else:
-                self.failed += 1
-                self.errors.append(last)
-            i += 1
-            time.sleep(0.05)
-
-
 @pytest.fixture(scope="module")
 def writer():
-    w = Writer()
+    """The writer of the whole life cycle: started by the first step, stopped and checked by the data step."""
+    w = Writer([IP[h] for h in HOSTS])
     w.start()
     yield w
-    w.stop.set()
-    w.join(30)
+    w.finish()
 
 
-def test_membership_life_cycle(writer):
+def test_01_three_members_share_one_random_initial_cluster_token(writer):
+    assert writer.is_alive()
     assert voters() == HOSTS[:3]
     # A new cluster's initial cluster token is its name and a random part, the same on every member.
     tokens = {config_token(h) for h in HOSTS[:3]}
     assert len(tokens) == 1 and re.match(r"^molecule-mm-[0-9a-f]{12}$", tokens.pop())
 
-    # An earlier run added etcd-mm-4 (member add) and stopped before starting it: the next run starts it. That run
-    # is killed (SIGKILL) between the start of the learner and its promotion.
+
+def test_02_a_scale_out_killed_between_a_learners_start_and_its_promotion():
+    """An earlier run added etcd-mm-4 (member add) and stopped before starting it: the next run starts it. That run
+    is killed (SIGKILL) between the start of the learner and its promotion."""
     etcdctl("member", "add", "etcd-mm-4", "--learner", "--peer-urls=https://%s:2380" % IP["etcd-mm-4"])
 
     def learner_started():
@@ -231,8 +147,11 @@ def test_membership_life_cycle(writer):
     playbook_killed("scale_out.yml", "etcd_cluster_group=etcd",
                     marker="TASK [quorum.etcd.etcd : Start etcd on the joining host]", before_kill=learner_started)
     assert [m["name"] for m in members() if m.get("isLearner")] == ["etcd-mm-4"]
-    # Scale out 3 -> 5, resumed: the learner left by the killed run is promoted, then etcd-mm-5 joins as a learner
-    # and is promoted; the run ends with the convergence check.
+
+
+def test_03_the_next_scale_out_resumes_and_grows_the_cluster_to_five():
+    """The learner left by the killed run is promoted, then etcd-mm-5 joins as a learner and is promoted; the run ends
+    with the convergence check."""
     out = playbook("scale_out.yml", "etcd_cluster_group=etcd")
     assert "changed: [etcd-mm-1] => (item=etcd-mm-4)" in task_output(
         out.stdout, "quorum.etcd.etcd : Promote those learners once they have caught up"), out.stdout[-6000:]
@@ -240,21 +159,22 @@ def test_membership_life_cycle(writer):
     assert voters() == HOSTS
     assert not [m for m in members() if m.get("isLearner")]
 
-    # Remove one (4 left: warned), then another (3 left).
+
+def test_04_remove_member_removes_two_members_one_at_a_time():
+    """Remove one (4 left: warned), then another (3 left); the removed hosts' etcd is stopped, their data moved aside."""
     out = playbook("remove_member.yml", "etcd_cluster_group=etcd", "etcd_remove_member=etcd-mm-5")
     assert "even count" in out.stdout
     assert voters() == HOSTS[:4]
     playbook("remove_member.yml", "etcd_cluster_group=etcd", "etcd_remove_member=etcd-mm-4")
     assert voters() == HOSTS[:3]
     for h in HOSTS[3:]:
-        state = subprocess.run(["podman", "exec", h, "systemctl", "is-active", "etcd"], capture_output=True,
-                               text=True, env=ENV, check=False).stdout.strip()
-        assert state != "active"
-        aside = subprocess.run(["podman", "exec", h, "sh", "-c", "ls -d /var/lib/etcd/member.removed-*"],
-                               capture_output=True, text=True, env=ENV, check=False)
+        assert sh(h, "systemctl is-active etcd", check=False).stdout.strip() != "active"
+        aside = sh(h, "ls -d /var/lib/etcd/member.removed-*", check=False)
         assert aside.returncode == 0, "data of %s was not moved aside" % h
 
-    # With one member stopped, removing another would leave 1 healthy voter of 2: refused, nothing changes.
+
+def test_05_a_removal_that_would_break_quorum_is_refused():
+    """With one member stopped, removing another would leave 1 healthy voter of 2: refused, nothing changes."""
     subprocess.run(["podman", "exec", "etcd-mm-3", "systemctl", "stop", "etcd"], check=True, env=ENV)
     try:
         out = playbook("remove_member.yml", "etcd_remove_member=etcd-mm-2", check=False)
@@ -265,7 +185,9 @@ def test_membership_life_cycle(writer):
         subprocess.run(["podman", "exec", "etcd-mm-3", "systemctl", "start", "etcd"], check=True, env=ENV)
     wait_healthy(HOSTS[:3])
 
-    # etcd-mm-3's host dies and comes back empty: replace it.
+
+def test_06_a_member_whose_host_died_is_refused_by_site_and_replaced_by_replace_member():
+    """etcd-mm-3's host dies and comes back empty."""
     subprocess.run(["podman", "rm", "-f", "-t", "0", "etcd-mm-3"], check=True, env=ENV, capture_output=True)
     subprocess.run(["pkill", "-f", "ssh: .*%s" % IP["etcd-mm-3"]], env=ENV, check=False)  # stale SSH control masters
     subprocess.run(["bash", os.path.join(REPO, "lab", "up.sh")], check=True, env=dict(
@@ -279,11 +201,12 @@ def test_membership_life_cycle(writer):
     assert voters() == HOSTS[:3]
     wait_healthy(HOSTS[:3])
 
-    # A learner added but never started whose peer URL is not in the inventory (etcd-mm-5 is not in etcd_initial):
-    # the next run removes it (no data, no vote).
+
+def test_07_a_setting_change_restarts_members_one_at_a_time_leader_last_and_removes_a_stray_learner():
+    """A learner added but never started whose peer URL is not in the inventory (etcd-mm-5 is not in etcd_initial):
+    the run removes it (no data, no vote). A setting that needs a restart: the members restart one at a time behind
+    the health gate, the leader last, while the writer keeps writing."""
     etcdctl("member", "add", "stray", "--learner", "--peer-urls=https://%s:2380" % IP["etcd-mm-5"])
-    # A setting that needs a restart: the members restart one at a time behind the health gate, the leader last,
-    # while the writer keeps writing.
     lead = leader(HOSTS[:3])
     before = {h: unit_times(h) for h in HOSTS[:3]}
     out = playbook("site.yml", "etcd_log_level=warn")
@@ -300,26 +223,30 @@ def test_membership_life_cycle(writer):
     assert len(members()) == 3
     wait_healthy(HOSTS[:3])
 
-    time.sleep(2)
-    writer.stop.set()
-    writer.join(30)
-    assert writer.ok > 100, "the writer made only %d writes" % writer.ok
-    assert writer.failed == 0, writer.errors[:5]
-    stored = set(etcdctl("get", "--prefix", "--keys-only", "/writer/").stdout.split())
-    lost = [k for k in writer.acknowledged if k not in stored]
-    assert not lost, "%d acknowledged writes are not readable: %s" % (len(lost), lost[:5])
 
+def test_08_no_write_failed_every_acknowledged_write_is_readable_and_the_members_agree(writer):
+    """The writer ran through steps 1-7: no failed write, every acknowledged key readable with its value, one
+    hashkv on every member."""
+    time.sleep(2)  # a few writes after the last restart
+    writer.finish()
+    assert len(writer.acked) > 100, "the writer made only %d writes" % len(writer.acked)
+    assert writer.failed == 0, writer.errors[:5]
+    writer.assert_readable()
     hashes = json.loads(etcdctl("endpoint", "hashkv", "-w", "json", hosts=HOSTS[:3]).stdout)
     assert len(hashes) == 3
     assert len({h["HashKV"]["hash"] for h in hashes}) == 1, hashes
-    # a rerun of site.yml (same settings) changes nothing
+
+
+def test_09_a_rerun_of_site_with_the_same_settings_changes_nothing():
     out = playbook("site.yml", "etcd_log_level=warn")
-    assert "changed=0" in out.stdout and "changed=1" not in out.stdout
+    counts = recap(out.stdout)
+    assert set(HOSTS[:3]) <= set(counts), out.stdout[-3000:]
+    assert all(c["changed"] == 0 for c in counts.values()), counts
 
 
-def test_a_bootstrap_killed_after_the_first_member_created_data_is_reset_only_when_confirmed(tmp_path):
-    """The spare hosts etcd-mm-4 and etcd-mm-5 (removed above: etcd stopped, data moved aside) bootstrap a cluster of
-    their own. No writer: a cluster that never formed serves nobody."""
+def test_10_a_bootstrap_killed_after_the_first_member_created_data_is_reset_only_when_confirmed(tmp_path):
+    """The spare hosts etcd-mm-4 and etcd-mm-5 (removed in step 4: etcd stopped, data moved aside) bootstrap a cluster
+    of their own. No writer: a cluster that never formed serves nobody."""
     spare = HOSTS[3:]
     inventory = tmp_path / "spare.yml"
     inventory.write_text("etcd_spare:\n  hosts:\n" + "".join("    %s: {}\n" % h for h in spare))

@@ -1,0 +1,1 @@
+../../shared/tests/quorum_lab.py
