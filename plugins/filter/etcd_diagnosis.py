@@ -217,6 +217,7 @@ def etcd_diagnosis(data, thresholds):
             "leader": m.get("name") == leader and bool(leader),
             "answers": bool(ep.get("ok")), "healthy": bool(ep.get("healthy")),
             "error": ep.get("error") or ("" if ep.get("ok") else ep.get("health_reason", "")),
+            "health_reason": ep.get("health_reason", ""),
             "version": ep.get("version", ""), "db_size": ep.get("db_size"), "db_size_in_use": ep.get("db_size_in_use"),
             "raft_term": ep.get("raft_term"), "raft_index": ep.get("raft_index"),
             "raft_applied_index": ep.get("raft_applied_index"),
@@ -231,7 +232,8 @@ def etcd_diagnosis(data, thresholds):
             rec("critical", m["name"], "Member %s does not answer (%s): start it (systemctl start etcd) or replace it "
                 "(quorum.etcd.replace_member)." % (m["name"], m["error"] or "no status"))
         elif not m["healthy"]:
-            rec("critical", m["name"], "Member %s answers but is not healthy (%s)." % (m["name"], m["error"]))
+            rec("critical", m["name"], "Member %s answers but is not healthy (%s)." % (
+                m["name"], m["health_reason"] or "its /health check failed; an active alarm does that"))
         if m["learner"]:
             rec("warning", m["name"], "Member %s is still a learner: run site.yml (or scale_out) to promote it once it "
                 "caught up." % m["name"])
