@@ -144,7 +144,7 @@ def test_catch_up_waits_until_the_member_caught_up(cluster, conn, run_module):
     timer = threading.Timer(0.5, lambda: cluster.members[behind].update(in_sync=True))
     timer.start()
     try:
-        res = gate(run_module, conn, wait_max_lag=10, wait_timeout=10)
+        res = gate(run_module, conn, wait_max_lag=10, wait_timeout=30)
     finally:
         timer.cancel()
     assert not res.failed, res.get("msg")
