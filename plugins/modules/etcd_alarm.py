@@ -16,7 +16,7 @@ version_added: 0.2.0
 description:
   - Lists the cluster's active alarms (NOSPACE, CORRUPT); with O(state=absent) disarms the matching ones.
   - Disarm a NOSPACE alarm only after room was made (compaction and defragmentation, see the playbook
-    C(quorum.etcd.recover_nospace)): etcd raises it again at the next write otherwise.
+    C(quorum.etcd.recover_nospace)), or etcd raises it again at the next write.
 author:
   - quorum.etcd maintainers (@quorum)
 extends_documentation_fragment:

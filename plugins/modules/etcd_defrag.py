@@ -14,7 +14,7 @@ module: etcd_defrag
 short_description: Defragment one etcd member when its database is fragmented
 version_added: 0.2.0
 description:
-  - Defragments the database of ONE member, named by O(member): the member answers no request while it rewrites
+  - Defragments the database of ONE member, named by O(member). The member answers no request while it rewrites
     its database file, so a cluster is defragmented one member at a time with a health gate between members (the
     playbook C(quorum.etcd.defrag) does that, followers first and the leader last).
   - Only when the fragmentation rule holds (O(min_free_ratio) and O(min_reclaimable_bytes)), or always with

@@ -28,7 +28,7 @@ extends_documentation_fragment:
 options:
   min_free_ratio:
     description:
-      - The defragmentation rule: a member is due when the free share of its database file is at least this
+      - The defragmentation rule. A member is due when the free share of its database file is at least this
         (0 to 1) and it has at least O(min_reclaimable_bytes) to give back.
     type: float
     default: 0.5
@@ -109,7 +109,7 @@ compact_revision:
   type: int
 defrag_problems:
   description:
-    - Why no member may be defragmented online now (empty when all may): an unhealthy member, a learner, or a member
+    - Why no member may be defragmented online now (empty when all may), such as an unhealthy member, a learner, or a member
       on a release where a defragmentation can race a snapshot apply (before 3.5.23, 3.6.0 to 3.6.4).
   returned: always
   type: list
