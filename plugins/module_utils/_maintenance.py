@@ -39,7 +39,7 @@ DEFRAG_UNSAFE = (
 
 def _version(text):
     try:
-        return tuple(int(x) for x in str(text).split('-')[0].split('.')[:3])
+        return tuple(int(x) for x in str(text).split('-', 1)[0].split('.')[:3])
     except ValueError:
         return None
 

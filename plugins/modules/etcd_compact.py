@@ -19,7 +19,7 @@ description:
     defragmentation (M(quorum.etcd.etcd_defrag)).
   - Most clusters rely on etcd's auto-compaction (C(auto-compaction-mode) and C(auto-compaction-retention)); this
     module is for the NOSPACE recovery and for compacting by hand.
-  - Idempotent: nothing is done when the key space is already compacted to the target or beyond.
+  - Idempotent. Nothing is done when the key space is already compacted to the target or beyond.
 author:
   - quorum.etcd maintainers (@quorum)
 extends_documentation_fragment:

@@ -65,25 +65,25 @@ members:
   type: list
   elements: dict
   contains:
-    name: {description: Member name., type: str}
-    id: {description: Member ID (decimal)., type: str}
-    id_hex: {description: Member ID (hex, as etcdctl prints it)., type: str}
-    endpoint: {description: The client URL that answered (empty when none did)., type: str}
-    healthy: {description: Answered and sees a leader., type: bool}
-    error: {description: Why it did not answer (empty when it did)., type: str}
-    is_leader: {description: Leads the cluster., type: bool}
-    is_learner: {description: Is a learner., type: bool}
-    version: {description: Server version., type: str}
-    db_size: {description: Size of the database file in bytes., type: int}
-    db_size_in_use: {description: Bytes of the file in use., type: int}
-    free_ratio: {description: Free share of the file (0 to 1)., type: float}
-    reclaimable_bytes: {description: Bytes a defragmentation would give back., type: int}
-    defrag_due: {description: Whether the defragmentation rule holds for this member., type: bool}
-    defrag_reason: {description: The rule's verdict in words., type: str}
-    revision: {description: Current revision as this member sees it., type: int}
-    raft_index: {description: Raft index., type: int}
-    raft_applied_index: {description: Raft applied index., type: int}
-    raft_term: {description: Raft term., type: int}
+    name: {description: "Member name.", type: str}
+    id: {description: "Member ID (decimal).", type: str}
+    id_hex: {description: "Member ID (hex, as etcdctl prints it).", type: str}
+    endpoint: {description: "The client URL that answered (empty when none did).", type: str}
+    healthy: {description: "Answered and sees a leader.", type: bool}
+    error: {description: "Why it did not answer (empty when it did).", type: str}
+    is_leader: {description: "Leads the cluster.", type: bool}
+    is_learner: {description: "Is a learner.", type: bool}
+    version: {description: "Server version.", type: str}
+    db_size: {description: "Size of the database file in bytes.", type: int}
+    db_size_in_use: {description: "Bytes of the file in use.", type: int}
+    free_ratio: {description: "Free share of the file (0 to 1).", type: float}
+    reclaimable_bytes: {description: "Bytes a defragmentation would give back.", type: int}
+    defrag_due: {description: "Whether the defragmentation rule holds for this member.", type: bool}
+    defrag_reason: {description: "The rule's verdict in words.", type: str}
+    revision: {description: "Current revision as this member sees it.", type: int}
+    raft_index: {description: "Raft index.", type: int}
+    raft_applied_index: {description: "Raft applied index.", type: int}
+    raft_term: {description: "Raft term.", type: int}
   sample:
     - {name: etcd-1, id: "1", id_hex: "1", endpoint: "https://10.0.0.11:2379", healthy: true, error: "",
        is_leader: true, is_learner: false, version: 3.5.30, db_size: 104857600, db_size_in_use: 20971520,

@@ -64,7 +64,7 @@ def test_defrag_timeout_grows_with_size():
 
 
 def _fill(cluster, n):
-    for _ in range(n):
+    for _i in range(n):
         cluster.handle(cluster.leader, "/v3/kv/put", {"key": "a2V5", "value": "dg=="})
 
 

@@ -1,9 +1,8 @@
-#!/usr/bin/python3
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """etcd-defrag-local: defragment THIS etcd member when it needs it and it is safe, never two members at once.
 
-Installed by the maintenance role as /usr/local/sbin/etcd-defrag-local and run by etcd-defrag.service (its timer,
+Installed by the maintenance role as /usr/local/sbin/etcd-defrag-local and run with python3 by etcd-defrag.service (its timer,
 etcd_defrag_timer_enabled). One run:
 
 1. reads this member's status and every member's (the JSON gateway, the member's client certificate);
