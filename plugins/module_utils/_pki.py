@@ -418,7 +418,7 @@ ISSUE_ARGUMENT_SPEC = dict(
     ca_common_name=dict(type="str", default="etcd-ca"),
     ca_validity_days=dict(type="int", default=3650),
     key_type=dict(type="str", default="ECC", choices=["ECC", "RSA", "Ed25519"]),
-    key_curve=dict(type="str", default="secp256r1"),
+    key_curve=dict(type="str", default="secp256r1", no_log=False),
     key_size=dict(type="int", default=2048),
     validity_days=dict(type="int", default=365),
     renew_threshold_days=dict(type="int", default=30),

@@ -44,21 +44,21 @@ def test_parse_mode():
 
 
 def test_first_run_writes_second_changes_nothing(tmp_path):
-    results, changed, _, _ = apply(_items(tmp_path))
+    results, changed, _diff, _warnings = apply(_items(tmp_path))
     assert changed == [r["dest"] for r in results]
     assert all(r["reasons"] == ["missing"] for r in results)
     assert (tmp_path / "conf" / "a.conf").read_bytes() == b"a=1\n"
     assert _mode(tmp_path / "conf") == 0o750
     assert _mode(tmp_path / "conf" / "key") == 0o600
     assert os.readlink(tmp_path / "conf" / "current") == "a.conf"
-    results, changed, diff, _ = apply(_items(tmp_path), diff_mode=True)
+    results, changed, diff, _warnings = apply(_items(tmp_path), diff_mode=True)
     assert changed == [] and diff == []
     assert not any(r["changed"] for r in results)
     assert [r["before_state"] for r in results] == ["directory", "file", "file", "link"]
 
 
 def test_check_mode_writes_nothing(tmp_path):
-    results, changed, diff, _ = apply(_items(tmp_path), check_mode=True, diff_mode=True)
+    results, changed, diff, _warnings = apply(_items(tmp_path), check_mode=True, diff_mode=True)
     assert len(changed) == 4
     assert not (tmp_path / "conf").exists()
     assert {"before_header": str(tmp_path / "conf" / "a.conf"), "after_header": str(tmp_path / "conf" / "a.conf"),
@@ -71,7 +71,7 @@ def test_only_what_differs_is_written(tmp_path):
     inode = os.stat(a).st_ino
     items = _items(tmp_path)
     items[2]["content"] = b"OTHER-KEY\n"
-    results, changed, diff, _ = apply(items, diff_mode=True)
+    results, changed, diff, _warnings = apply(items, diff_mode=True)
     assert changed == [str(tmp_path / "conf" / "key")]
     assert os.stat(a).st_ino == inode, "an unchanged file is not rewritten"
     assert (tmp_path / "conf" / "key").read_bytes() == b"OTHER-KEY\n"
@@ -84,7 +84,7 @@ def test_content_change_is_a_rename(tmp_path):
     before = os.stat(a).st_ino
     items = _items(tmp_path)
     items[1]["content"] = b"a=2\n"
-    _, changed, diff, _ = apply(items, diff_mode=True)
+    _results, changed, diff, _warnings = apply(items, diff_mode=True)
     assert changed == [str(a)]
     assert os.stat(a).st_ino != before, "written to a temporary file and renamed"
     assert a.read_bytes() == b"a=2\n"
@@ -98,7 +98,7 @@ def test_mode_and_owner_drift_fixed_in_place(tmp_path):
     a = tmp_path / "conf" / "a.conf"
     os.chmod(a, 0o666)
     ino = os.stat(a).st_ino
-    results, changed, diff, _ = apply(_items(tmp_path, owner=ME, group=MY_GROUP), diff_mode=True)
+    results, changed, diff, _warnings = apply(_items(tmp_path, owner=ME, group=MY_GROUP), diff_mode=True)
     assert changed == [str(a)]
     assert results[1]["reasons"] == ["mode is 0666, wanted 0644"]
     assert _mode(a) == 0o644 and os.stat(a).st_ino == ino
@@ -111,7 +111,7 @@ def test_owner_compared(tmp_path, monkeypatch):
     monkeypatch.setattr(_files, "uid_of", lambda owner: None if owner is None else int(owner))
     items = _items(tmp_path)
     items[1]["owner"] = str(os.getuid() + 4242)
-    results, changed, _, _ = apply(items, check_mode=True)
+    results, changed, _diff, _warnings = apply(items, check_mode=True)
     assert changed == [items[1]["dest"]]
     assert results[1]["reasons"][0].startswith("owner is ")
 
@@ -122,7 +122,7 @@ def test_unknown_owner_fails_before_any_write_but_not_in_check_mode(tmp_path):
     with pytest.raises(FilesError, match="no-such-user-quorum does not exist"):
         apply(items)
     assert not (tmp_path / "conf").exists(), "nothing is written when an item cannot be done"
-    results, changed, _, _ = apply(items, check_mode=True)
+    results, changed, _diff, _warnings = apply(items, check_mode=True)
     assert "owner no-such-user-quorum does not exist yet" in results[2]["reasons"]
 
 
@@ -130,7 +130,7 @@ def test_secret_content_never_in_diff_or_results(tmp_path):
     apply(_items(tmp_path))
     items = _items(tmp_path)
     items[2]["content"] = b"NEW-SECRET\n"
-    results, _, diff, _ = apply(items, diff_mode=True, check_mode=True)
+    results, _changed, diff, _warnings = apply(items, diff_mode=True, check_mode=True)
     text = repr(results) + repr(diff)
     assert "SECRET" not in text
     assert any("secret content" in d["before"] for d in diff)
@@ -139,12 +139,12 @@ def test_secret_content_never_in_diff_or_results(tmp_path):
 def test_link_replaces_a_file_but_never_a_directory(tmp_path):
     (tmp_path / "f").write_text("x")
     (tmp_path / "d").mkdir()
-    results, changed, _, _ = apply([{"dest": str(tmp_path / "f"), "state": "link", "src": "target"}])
+    results, changed, _diff, _warnings = apply([{"dest": str(tmp_path / "f"), "state": "link", "src": "target"}])
     assert os.readlink(tmp_path / "f") == "target"
     assert results[0]["reasons"] == ["is a file, wanted a link"]
     with pytest.raises(FilesError, match="not replaced"):
         apply([{"dest": str(tmp_path / "d"), "state": "link", "src": "target"}])
-    results, changed, _, _ = apply([{"dest": str(tmp_path / "f"), "state": "link", "src": "other"}])
+    results, changed, _diff, _warnings = apply([{"dest": str(tmp_path / "f"), "state": "link", "src": "other"}])
     assert os.readlink(tmp_path / "f") == "other" and results[0]["reasons"] == ["points to target, wanted other"]
 
 
@@ -158,7 +158,7 @@ def test_link_to_a_directory_serves_as_the_directory(tmp_path):
     (tmp_path / "real").mkdir(mode=0o750)
     os.chmod(tmp_path / "real", 0o750)
     os.symlink("real", tmp_path / "data")
-    _, changed, _, _ = apply([{"dest": str(tmp_path / "data"), "state": "directory", "mode": "0750"}])
+    _results, changed, _diff, _warnings = apply([{"dest": str(tmp_path / "data"), "state": "directory", "mode": "0750"}])
     assert changed == [] and os.path.islink(tmp_path / "data")
 
 
@@ -166,23 +166,23 @@ def test_file_without_content_must_exist(tmp_path):
     there = tmp_path / "etcdutl"
     with pytest.raises(FilesError, match="is missing"):
         apply([{"dest": str(there), "content": None}])
-    results, changed, _, warnings = apply([{"dest": str(there), "content": None}], check_mode=True)
+    results, changed, _diff, warnings = apply([{"dest": str(there), "content": None}], check_mode=True)
     assert changed == [] and "is missing" in warnings[0], "check mode warns, it does not create it"
     real = tmp_path / "etcd-v3.5.16-etcdutl"
     real.write_text("bin")
     os.chmod(real, 0o700)
     os.symlink(real.name, there)
-    _, changed, _, _ = apply([{"dest": str(there), "content": None, "mode": "0755"}])
+    _results, changed, _diff, _warnings = apply([{"dest": str(there), "content": None, "mode": "0755"}])
     assert changed == [str(there)] and _mode(real) == 0o755 and real.read_text() == "bin"
     assert os.path.islink(there), "a link to the file is followed, not replaced"
 
 
 def test_force_false_creates_only_when_missing(tmp_path):
     d = tmp_path / "textfile"
-    _, changed, _, _ = apply([{"dest": str(d), "state": "directory", "mode": "0755", "force": False}])
+    _results, changed, _diff, _warnings = apply([{"dest": str(d), "state": "directory", "mode": "0755", "force": False}])
     assert changed == [str(d)] and _mode(d) == 0o755
     os.chmod(d, 0o775)
-    _, changed, _, _ = apply([{"dest": str(d), "state": "directory", "mode": "0755", "force": False}])
+    _results, changed, _diff, _warnings = apply([{"dest": str(d), "state": "directory", "mode": "0755", "force": False}])
     assert changed == [] and _mode(d) == 0o775
 
 
@@ -217,13 +217,13 @@ def test_in_place_write(tmp_path):
     target = tmp_path / "swappiness"
     target.write_text("60\n")
     ino = os.stat(target).st_ino
-    _, changed, diff, _ = apply([{"dest": str(target), "content": b"1\n", "atomic": False}], diff_mode=True)
+    _results, changed, diff, _warnings = apply([{"dest": str(target), "content": b"1\n", "atomic": False}], diff_mode=True)
     assert changed == [str(target)] and target.read_text() == "1\n" and os.stat(target).st_ino == ino
     assert diff == [{"before_header": str(target), "after_header": str(target), "before": "60\n", "after": "1\n"}]
 
 
 def test_binary_content_has_no_text_diff(tmp_path):
-    _, _, diff, _ = apply([{"dest": str(tmp_path / "b"), "content": b"\x00\x01"}], check_mode=True, diff_mode=True)
+    _results, _changed, diff, _warnings = apply([{"dest": str(tmp_path / "b"), "content": b"\x00\x01"}], check_mode=True, diff_mode=True)
     assert "binary" in diff[0]["after"]
 
 

@@ -84,8 +84,8 @@ def test_report_table_and_threshold(tmp_path):
     entries = [{"host": "h1", "path": "/etc/etcd/pki/%s" % f, "pem": (pki / f).read_text()}
                for f in ("ca.crt", "server.crt", "backup.crt")]
     report = pki_certificate_report(entries, "")
-    assert [(r["name"], r["usage"]) for r in report["rows"]] == [("ca", "ca"), ("ca", "ca"), ("server", "server"),
-                                                                  ("backup", "client")]
+    assert [(r["name"], r["usage"]) for r in report["rows"]] == [
+        ("ca", "ca"), ("ca", "ca"), ("server", "server"), ("backup", "client")]
     assert report["expiring"] == []
     assert report["lines"][0].split() == ["member", "certificate", "subject", "SANs", "issuer", "serial", "not",
                                           "after", "days", "left"]

@@ -79,15 +79,17 @@ def test_every_target_is_up():
     def targets():
         active = api("/api/v1/targets", state="active")["activeTargets"]
         jobs = sorted((t["labels"]["job"], t["labels"]["instance"], t["health"]) for t in active)
-        return jobs if len(jobs) == 7 and all(h == "up" for _, _, h in jobs) else None
+        return jobs if len(jobs) == 7 and all(health == "up" for _job, _instance, health in jobs) else None
     jobs = wait_for("7 healthy targets", targets, 90)
-    assert [(j, i) for j, i, _ in jobs] == sorted(
+    assert [(j, i) for j, i, _health in jobs] == sorted(
         [("etcd", m) for m in MEMBERS] + [("etcd-node", m) for m in MEMBERS] + [("prometheus", "localhost:9090")])
 
 
 def test_every_member_has_a_leader():
-    result = wait_for("etcd_server_has_leader on 3 members",
-                      lambda: (lambda r: r if len(r) == 3 else None)(query('etcd_server_has_leader{job="etcd"}')), 60)
+    def three():
+        r = query('etcd_server_has_leader{job="etcd"}')
+        return r if len(r) == 3 else None
+    result = wait_for("etcd_server_has_leader on 3 members", three, 60)
     assert sorted((r["metric"]["instance"], r["metric"]["cluster"], r["value"][1]) for r in result) == [
         (m, CLUSTER, "1") for m in MEMBERS]
 
