@@ -125,6 +125,9 @@ def fragment(client):
     quorum_lab.etcdctl("del", "--prefix", "/frag/", endpoints=ENDPOINTS)
     rev = max(int(s["header"]["revision"]) for s in statuses().values())
     quorum_lab.etcdctl("compact", str(rev), "--physical", endpoints=ENDPOINTS, timeout="30s")
+    # --physical waits for the member that answered; the others apply the compaction a moment later.
+    quorum_lab.wait_for("the compaction applied on every member", lambda: all(
+        int(s["dbSize"]) - int(s["dbSizeInUse"]) > 4 * MiB for s in statuses().values()), timeout=60)
 
 
 def install_timer():
