@@ -118,16 +118,24 @@ def test_defrag_one_member_at_a_time_leader_last_under_load(client):
     assert all(c["changed"] == 0 for c in quorum_lab.recap(again.stdout).values())
 
 
-def fragment(client):
-    """6 MiB of values written and deleted, history compacted: each member's file keeps its size, in use drops."""
+def fragment(client, reclaimable=4 * MiB):
+    """6 MiB of values written and deleted, history compacted: each member's file keeps its size, in use drops (by at
+    least RECLAIMABLE bytes on every member; a file just defragmented reuses some of the pages first)."""
     for i in range(6):
         put(client, "/frag/%d" % i, "x" * MiB)
     quorum_lab.etcdctl("del", "--prefix", "/frag/", endpoints=ENDPOINTS)
     rev = max(int(s["header"]["revision"]) for s in statuses().values())
     quorum_lab.etcdctl("compact", str(rev), "--physical", endpoints=ENDPOINTS, timeout="30s")
     # --physical waits for the member that answered; the others apply the compaction a moment later.
-    quorum_lab.wait_for("the compaction applied on every member", lambda: all(
-        int(s["dbSize"]) - int(s["dbSizeInUse"]) > 4 * MiB for s in statuses().values()), timeout=60)
+    sizes = {}
+
+    def applied():
+        sizes.update((ep, (int(s["dbSize"]), int(s["dbSizeInUse"]))) for ep, s in statuses().items())
+        return all(size - in_use > reclaimable for size, in_use in sizes.values())
+    try:
+        quorum_lab.wait_for("the compaction applied on every member", applied, timeout=60)
+    except AssertionError:
+        raise AssertionError("fewer than %d reclaimable bytes on a member (size, in use): %s" % (reclaimable, sizes))
 
 
 def install_timer():
@@ -146,7 +154,7 @@ def test_the_timer_never_defragments_two_members_at_once(client):
     assert all(c["changed"] > 0 for h, c in counts.items() if h in MEMBERS), counts  # the timer's files, each member
     for h in MEMBERS:
         assert quorum_lab.sh(h, "systemctl is-enabled etcd-defrag.timer").stdout.strip() == "enabled"
-    fragment(client)
+    fragment(client, reclaimable=MiB)
     leader = leader_host()
     since = time.time() - 1
     # Every member's service at the same moment, as if the timers fired together.
