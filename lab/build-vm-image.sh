@@ -22,7 +22,7 @@ if [ -z "${FORCE:-}" ] && [ -s "$IMAGE" ] && [ "$(cat "$IMAGE.stamp" 2>/dev/null
   echo ">> $IMAGE is up to date"
   exit 0
 fi
-[ -s "$LAB_DIR/ssh/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C quorum-etcd-lab -f "$LAB_DIR/ssh/id_ed25519"
+bash lab/lab-key.sh "$LAB_DIR"
 
 rootfs=$VM_DIR/rootfs
 mnt=$VM_DIR/mnt

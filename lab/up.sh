@@ -13,9 +13,7 @@ LAB_HOSTS=${LAB_HOSTS:-etcd-1 etcd-2 etcd-3}
 LAB_IMAGE=${LAB_IMAGE:-localhost/quorum-etcd-host:bookworm}
 prefix=${LAB_SUBNET%.*}
 
-mkdir -p "$LAB_DIR/ssh"
-[ -s "$LAB_DIR/ssh/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C quorum-etcd-lab -f "$LAB_DIR/ssh/id_ed25519"
-cp "$LAB_DIR/ssh/id_ed25519.pub" "$LAB_DIR/ssh/authorized_keys"
+bash lab/lab-key.sh "$LAB_DIR"
 
 podman network exists "$LAB_NET" \
   || podman network create --subnet "$LAB_SUBNET" --label "quorum-etcd-lab=$LAB_NET" "$LAB_NET" >/dev/null
