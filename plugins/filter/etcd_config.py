@@ -151,6 +151,13 @@ SECURITY_KEYS = frozenset([
     "allowed-cn", "allowed-hostname",
 ])
 SECURITY_SINCE_35 = {"allowed-cn": 14, "allowed-hostname": 14}
+# The certificate revocation list (flags --client-crl-file, --peer-crl-file). etcd's configuration file has no key
+# for it: its security blocks are copied field by field into the listeners' TLS settings, and the CRL file is not one
+# of them (server/embed/config.go, copySecurityDetails, in 3.5 and 3.6), and with --config-file etcd ignores flags.
+# The file is read with Go's JSON rules into embed.Config, whose untagged TLS settings fields ClientTLSInfo and
+# PeerTLSInfo are matched by name, so "ClientTLSInfo: {CRLFile: PATH}" reaches the listener (checked on 3.5.16 and
+# 3.5.30: a revoked client is refused, the file is read at every handshake). Settings say crl-file inside the block.
+CRL_BLOCKS = {"client-transport-security": "ClientTLSInfo", "peer-transport-security": "PeerTLSInfo"}
 SECURITY_36 = SECURITY_KEYS | frozenset(["skip-client-san-verification"])
 
 # Value types etcd's Go structs expect (the file is read through JSON: "150" is not a number to etcd, 150 is not a
@@ -310,7 +317,7 @@ def _coerce(key, value):
 
 
 def _security(block, value, minor, patch, version):
-    known = SECURITY_KEYS if minor == 5 else SECURITY_36
+    known = (SECURITY_KEYS if minor == 5 else SECURITY_36) | frozenset(["crl-file"])
     out = {}
     for key, item in value.items():
         if key not in known:
@@ -365,6 +372,9 @@ def etcd_config(settings, version, feature_gates=None):
             raise AnsibleFilterError("%s needs etcd 3.5.%d or newer (deploying %s)" % (key, SINCE_35[key], version))
         if key in ("client-transport-security", "peer-transport-security"):
             value = _security(key, _coerce(key, value), minor, patch, version)
+            crl = value.pop("crl-file", None)
+            if crl:
+                out[CRL_BLOCKS[key]] = {"CRLFile": crl}
         else:
             value = _coerce(key, value)
         out[key] = value
