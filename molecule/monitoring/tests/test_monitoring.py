@@ -1,7 +1,8 @@
 """Monitoring scenario: a real Prometheus (etcd-mon-4) scraping three real etcd members and their node_exporters.
 
-Through Prometheus' HTTP API: every target up, a leader seen by every member, the backup metrics present after a
-backup run, and the members-down alert pending or firing within the scenario's shortened `for` once a member stops.
+Through Prometheus' HTTP API: every target up (the role's etcd job over https on the client port, the scenario's
+extra job etcd-http over http on the metrics listener), a leader seen by every member, the backup metrics present
+after a backup run, and the members-down alert pending or firing within the scenario's shortened `for` once a member stops.
 playbooks/diagnose.yml on the healthy cluster, then with a stopped member and a raised NOSPACE alarm (raised
 through etcd's maintenance API, disarmed afterwards): the report says so. The tests run in file order.
 """
@@ -76,13 +77,29 @@ def diagnose(*extra):
 
 
 def test_every_target_is_up():
+    """The role's etcd job scrapes the client port over https with the client certificate (the scenario sets
+    etcd_monitoring_metrics_scheme=https), the scenario's extra job etcd-http the metrics listeners over http."""
     def targets():
         active = api("/api/v1/targets", state="active")["activeTargets"]
-        jobs = sorted((t["labels"]["job"], t["labels"]["instance"], t["health"]) for t in active)
-        return jobs if len(jobs) == 7 and all(health == "up" for _job, _instance, health in jobs) else None
-    jobs = wait_for("7 healthy targets", targets, 90)
-    assert [(j, i) for j, i, _health in jobs] == sorted(
-        [("etcd", m) for m in MEMBERS] + [("etcd-node", m) for m in MEMBERS] + [("prometheus", "localhost:9090")])
+        jobs = sorted((t["labels"]["job"], t["labels"]["instance"], t["health"], t["scrapeUrl"], t["lastError"])
+                      for t in active)
+        return jobs if len(jobs) == 10 and all(t[2] == "up" for t in jobs) else None
+    jobs = wait_for("10 healthy targets", targets, 90)
+    addresses = dict(zip(MEMBERS, ("10.89.85.11", "10.89.85.12", "10.89.85.13")))
+    assert [(j, i, url) for j, i, _health, url, _error in jobs] == sorted(
+        [("etcd", m, "https://%s:2379/metrics" % addresses[m]) for m in MEMBERS]
+        + [("etcd-http", m, "http://%s:2381/metrics" % addresses[m]) for m in MEMBERS]
+        + [("etcd-node", m, "http://%s:9100/metrics" % addresses[m]) for m in MEMBERS]
+        + [("prometheus", "localhost:9090", "http://localhost:9090/metrics")])
+
+
+def test_both_schemes_read_the_same_members():
+    """etcd answers the same metrics over https on the client port and over http on the metrics listener."""
+    def both():
+        r = query('count by (job) (etcd_server_has_leader{job=~"etcd|etcd-http"} == 1)')
+        return r if sorted((x["metric"]["job"], x["value"][1]) for x in r) == [("etcd", "3"), ("etcd-http", "3")] \
+            else None
+    wait_for("etcd_server_has_leader from 3 members in both jobs", both, 60)
 
 
 def test_every_member_has_a_leader():
