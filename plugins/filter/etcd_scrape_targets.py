@@ -43,8 +43,9 @@ options:
     type: int
     required: true
   labels:
-    description: Labels every target gets (C({etcd_monitoring_cluster_label: etcd_cluster_name})); C(instance) is
-      always the member's inventory name.
+    description:
+      - 'Labels every target gets (C({etcd_monitoring_cluster_label: etcd_cluster_name})); C(instance) is always the
+        member''s inventory name.'
     type: dict
     default: {}
 """
