@@ -181,6 +181,13 @@ def test_host_var_is_checked_for_its_member(tmp_path):
     refused(proc, out, "m2: quota-backend-bytes must be 0 or more, not -5")
 
 
+def test_a_variable_that_cannot_be_templated_is_refused(tmp_path):
+    """A role variable naming an undefined variable stops the run with the reason (the argument check of that role
+    used to be skipped with an error line only, and the run went on)."""
+    proc, out = run_site(tmp_path, three(), group_vars={"etcd_backup_retention_days": "{{ no_such_variable }}"})
+    refused(proc, out, "cannot be checked", "no_such_variable")
+
+
 def test_member_by_dns_name_needs_a_listen_address(tmp_path):
     refused(*run_site(tmp_path, {"m1": {"ansible_host": "etcd-1.example.net"}}, {"etcd_firewall_enabled": False}),
             "addressed by the DNS name 'etcd-1.example.net'", "etcd_listen_address")
