@@ -275,13 +275,14 @@ def _write_file(item, p, run_command):
         os.umask(umask)
         mode = 0o666 & ~umask
     if item.get("atomic") is False:
-        # In place: kernel files (/proc/sys, /sys) cannot be replaced by a rename.
+        # In place: kernel files (/proc/sys, /sys) cannot be replaced by a rename, and refuse chown and chmod
+        # (EPERM even for root): only what the item asks for is set.
         with open(dest, "wb") as f:
             f.write(item["content"])
         if p["mode"] is not None:
             os.chmod(dest, mode)
-        if (uid, gid) != (-1, -1):
-            os.chown(dest, uid, gid)
+        if p["uid"] is not None or p["gid"] is not None:
+            os.chown(dest, -1 if p["uid"] is None else p["uid"], -1 if p["gid"] is None else p["gid"])
         return
     directory = os.path.dirname(dest) or "."
     if not os.path.isdir(directory):

@@ -222,6 +222,21 @@ def test_in_place_write(tmp_path):
     assert diff == [{"before_header": str(target), "after_header": str(target), "before": "60\n", "after": "1\n"}]
 
 
+def test_in_place_write_sets_no_owner_or_mode_it_was_not_asked_for(tmp_path, monkeypatch):
+    """/proc/sys files refuse chown and chmod even to root (EPERM): an in-place item without owner, group or mode
+    writes the value only (the vm scenario found a chown to the file's own owner there)."""
+    target = tmp_path / "swappiness"
+    target.write_text("60\n")
+
+    def refuse(*_args):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "chown", refuse)
+    monkeypatch.setattr(os, "chmod", refuse)
+    _results, changed, _diff, _warnings = apply([{"dest": str(target), "content": b"1\n", "atomic": False}])
+    assert changed == [str(target)] and target.read_text() == "1\n"
+
+
 def test_binary_content_has_no_text_diff(tmp_path):
     _results, _changed, diff, _warnings = apply([{"dest": str(tmp_path / "b"), "content": b"\x00\x01"}], check_mode=True, diff_mode=True)
     assert "binary" in diff[0]["after"]
