@@ -64,8 +64,7 @@ def var_files():
     return files
 
 
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory):
+def _render(tmp_path_factory, templates, run_time):
     work = tmp_path_factory.mktemp("render")
     out = work / "out"
     out.mkdir()
@@ -77,7 +76,7 @@ def rendered(tmp_path_factory):
     local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
     hosts = {"m%d" % i: dict(local, ansible_host="10.0.0.%d" % i) for i in (1, 2, 3)}
     (work / "hosts.yml").write_text(json.dumps({"etcd": {"hosts": hosts}}))
-    variables = dict(var_files=var_files(), templates=TEMPLATES, out=str(out), run_time=RUN_TIME,
+    variables = dict(var_files=var_files(), templates=templates, out=str(out), run_time=run_time,
                      etcd_pki_controller_dir=str(work / "pki"))
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"))
@@ -87,6 +86,11 @@ def rendered(tmp_path_factory):
         capture_output=True, text=True, env=env, cwd=str(work), timeout=300, check=False)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
     return out
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    return _render(tmp_path_factory, TEMPLATES, RUN_TIME)
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=[os.path.relpath(t, REPO) for t in TEMPLATES])
@@ -105,6 +109,15 @@ def test_etcd_config_has_the_types_etcd_expects(rendered):
         if key in config:
             assert isinstance(config[key], int) and not isinstance(config[key], bool), (key, config[key])
     assert config["initial-advertise-peer-urls"] == "https://10.0.0.1:2380"
+
+
+def test_etcd_metrics_is_written_only_when_it_is_not_etcds_default(rendered, tmp_path_factory):
+    """etcd_metrics basic (etcd's default) leaves the key out, so members deployed before the variable existed keep
+    their configuration and are not restarted; extensive is written."""
+    assert "metrics" not in yaml.safe_load((rendered / "etcd--etcd.conf.yml").read_text())
+    conf = os.path.join(REPO, "roles", "etcd", "templates", "etcd.conf.yml.j2")
+    out = _render(tmp_path_factory, [conf], dict(RUN_TIME, etcd_metrics="extensive"))
+    assert yaml.safe_load((out / "etcd--etcd.conf.yml").read_text())["metrics"] == "extensive"
 
 
 def test_backup_script_compiles(rendered):
