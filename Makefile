@@ -69,11 +69,15 @@ playbooks: deps collection mirror
 molecule: deps images mirror collection
 	python3 $(CURDIR)/.ci/molecule $(MOLECULE_JOBS) $(MOLECULE_SCENARIOS)
 
-## benchmark: medians of a cold deploy and a no-op rerun, adding and removing a member, snapshot and restore
+## benchmark: medians of a cold deploy and a no-op rerun, adding and removing a member, snapshot and restore, the
+## upgrade and rolling restart, the certificate playbooks, defragmentation and NOSPACE recovery
 benchmark: deps images mirror collection
 	bash benchmarks/deploy
 	bash benchmarks/membership
 	bash benchmarks/backup_restore
+	bash benchmarks/upgrade
+	bash benchmarks/certificates
+	bash benchmarks/maintenance
 
 clean: lab-destroy
 	rm -rf .lab/cache .lab/pki
