@@ -113,7 +113,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 rotation:
-  description: Where the rotation stands after the task (M(quorum.etcd.pki_rotation_state#filter)).
+  description: Where the rotation stands after the task (P(quorum.etcd.pki_rotation_state#filter)).
   type: dict
   returned: success
 details:
