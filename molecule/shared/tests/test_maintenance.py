@@ -206,3 +206,39 @@ def test_recover_from_a_full_database(client):
     health = json.loads(quorum_lab.etcdctl("endpoint", "health", "-w", "json", endpoints=ENDPOINTS).stdout)
     assert all(h["health"] for h in health), health
     quorum_lab.etcdctl("del", "--prefix", "/fill/", endpoints=ENDPOINTS)
+
+
+def test_a_stopped_member_is_defragmented_offline_while_the_others_serve(client):
+    """defrag.yml with etcd_defrag_offline_members: refused while the member runs; once it is stopped, etcdutl
+    rewrites its database in place (as the etcd account), the member stays stopped, starts again and catches up; a
+    writer against all three endpoints sees no failed write."""
+    host = MEMBERS[-1]
+    offline = json.dumps({"etcd_defrag_offline_members": [host]})
+    refused = quorum_lab.run_playbook("defrag.yml", offline, check=False)
+    assert refused.returncode != 0 and "etcd runs on %s" % host in refused.stdout, refused.stdout[-3000:]
+
+    fragment(client)
+    writer = quorum_lab.Writer(IPS.values(), prefix="/writer-offline/")
+    writer.start()
+    try:
+        quorum_lab.sh(host, "systemctl stop etcd")
+        before = int(quorum_lab.sh(host, "stat -c %s /var/lib/etcd/member/snap/db").stdout)
+        run = quorum_lab.run_playbook("defrag.yml", offline)
+        assert "database %d bytes before" % before in run.stdout, run.stdout[-3000:]
+        assert quorum_lab.sh(host, "systemctl is-active etcd", check=False).stdout.strip() != "active"
+        after = quorum_lab.sh(host, "stat -c '%s %U' /var/lib/etcd/member/snap/db").stdout.split()
+        assert int(after[0]) < before and after[1] == "etcd", (before, after)
+        quorum_lab.sh(host, "systemctl start etcd")
+
+        def healthy():
+            out = quorum_lab.etcdctl("endpoint", "health", "-w", "json", endpoints=ENDPOINTS, check=False).stdout
+            try:
+                return all(h["health"] for h in json.loads(out))
+            except ValueError:
+                return False
+        quorum_lab.wait_for("every member healthy again", healthy, timeout=60)
+        time.sleep(2)
+    finally:
+        writer.finish()
+    assert writer.failed == 0, writer.errors[:5]
+    writer.assert_readable()
