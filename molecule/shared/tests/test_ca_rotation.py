@@ -6,7 +6,8 @@ uses the admin certificate re-issued by the new CA after phase reissue: 0 failed
 readable. After phase drop a client that trusts only the old CA fails, and a client certificate of the old CA is
 refused. Then a revoked client certificate is refused while the others keep working, without a restart.
 
-Runs in the debian13 scenario (molecule/shared/tests). Costs four rotate_ca runs and one revoke_cert run; leaves the
+Runs in the debian13 scenario (molecule/shared/tests). Costs four rotate_ca runs (two refused in their first play),
+one site.yml --tags pki run in the middle of the rotation and one revoke_cert run; leaves the
 cluster on the new CA, which the controller's PKI directory then holds (the other shared tests read it from there).
 """
 
@@ -16,11 +17,12 @@ import os
 import shutil
 import socket
 import ssl
+import subprocess
 import urllib.request
 
 import pytest
 from cryptography import x509
-from quorum_lab import PKI, Writer, run_playbook, sh
+from quorum_lab import INVENTORY, PKI, REPO, Writer, lab_env, playbook_cmd, recap, run_playbook, sh
 
 HOSTS = ["etcd-d13-1", "etcd-d13-2", "etcd-d13-3"]
 IPS = ["10.89.79.11", "10.89.79.12", "10.89.79.13"]
@@ -111,6 +113,18 @@ def test_the_ca_is_rotated_in_three_phases_without_a_failed_write(old):
         assert all(served_issuer(ip) == new_ca.subject for ip in IPS)
         assert certs(os.path.join(PKI, "clients", "admin.crt"))[0].issuer == new_ca.subject
         w.ctx = context(bundle, os.path.join(PKI, "clients", "admin.crt"), os.path.join(PKI, "clients", "admin.key"))
+
+        # site.yml in the middle of the rotation (its certificate part: --tags pki runs the validation, the guard and
+        # the pki role) keeps it where it stands: it says so, changes no member, the bundle stays trusted.
+        served = dict((ip, served_issuer(ip)) for ip in IPS)
+        proc = subprocess.run(playbook_cmd(INVENTORY, "site.yml") + ["--tags", "pki"], capture_output=True, text=True,
+                              env=lab_env(), cwd=REPO, timeout=900, check=False)
+        assert proc.returncode == 0, said(proc)[-4000:]
+        assert "CA rotation in progress: phase reissue done" in said(proc), said(proc)[-3000:]
+        assert all(recap(proc.stdout)[h]["changed"] == 0 for h in HOSTS), recap(proc.stdout)
+        for h in HOSTS:
+            assert sh(h, "cat /etc/etcd/pki/ca.crt").stdout == text
+        assert dict((ip, served_issuer(ip)) for ip in IPS) == served
 
         # drop: refused without the confirmation, then the old CA leaves the bundle; rolling restart.
         proc = run_playbook("rotate_ca.yml", "etcd_pki_rotate_phase=drop", check=False)
