@@ -580,7 +580,12 @@ def refused_config_problems(config, target, gates_file=None):
 
 
 # Configuration file keys that are not command-line flags: blocks whose inner keys have flags of other names.
-_NOT_FLAGS = frozenset(["client-transport-security", "peer-transport-security", "socket-options", "discovery-config"])
+# Blocks of the configuration file without flags of their own: the security blocks, and the TLS settings the
+# etcd_config filter writes for the revocation list (ClientTLSInfo/PeerTLSInfo with CRLFile: etcd's file has no key
+# for it, the flags --client-crl-file/--peer-crl-file are ignored with --config-file; plugins/filter/etcd_config.py,
+# CRL_BLOCKS).
+_NOT_FLAGS = frozenset(["client-transport-security", "peer-transport-security", "socket-options", "discovery-config",
+                        "ClientTLSInfo", "PeerTLSInfo"])
 _FLAG = re.compile(r"^\s*--([a-z0-9][a-z0-9-]*)", re.M)
 
 

@@ -338,6 +338,14 @@ def test_keys_the_target_binary_lacks_are_named():
     assert flag_problems(config, HELP_37, "3.7.1") == []
 
 
+def test_the_revocation_list_blocks_are_not_flags():
+    """etcd_config writes the CRL as ClientTLSInfo/PeerTLSInfo (the file has no key for it): not a flag, not a
+    problem (upgrade.yml refused every cluster deployed with the revocation list)."""
+    config = {"name": "a", "ClientTLSInfo": {"CRLFile": "/etc/etcd/pki/crl.pem"},
+              "PeerTLSInfo": {"CRLFile": "/etc/etcd/pki/crl.pem"}}
+    assert flag_problems(config, HELP_37, "3.7.1") == []
+
+
 def test_an_empty_help_text_is_a_problem_not_a_pass():
     assert "listed no flags" in flag_problems({"name": "a"}, "", "3.7.1")[0]
 
