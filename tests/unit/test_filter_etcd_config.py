@@ -106,6 +106,7 @@ def test_role_template_renders_for_each_series(tmp_path, version, series):
   vars_files:
     - {REPO}/roles/_common/defaults/main.yml
     - {REPO}/roles/etcd/defaults/main.yml
+    - {REPO}/roles/_common/vars/main.yml
     - {REPO}/roles/etcd/vars/main.yml
   tasks:
     - ansible.builtin.template:
@@ -250,6 +251,7 @@ def test_role_renders_strings_from_the_command_line_as_numbers(tmp_path, tls_min
   vars_files:
     - {REPO}/roles/_common/defaults/main.yml
     - {REPO}/roles/etcd/defaults/main.yml
+    - {REPO}/roles/_common/vars/main.yml
     - {REPO}/roles/etcd/vars/main.yml
   tasks:
     - ansible.builtin.template:
