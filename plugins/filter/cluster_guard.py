@@ -504,13 +504,18 @@ def upgrade_plan(installed, target, endpoints=None, member_table=None, gates_fil
     Returns {kind, step, checks, to_switch, versions}: kind is none (every member runs the target), patch (a patch
     move, up or down, or an interrupted one going on), minor (one minor up) or rollback (back to the lower minor of
     an unfinished minor upgrade); step "3.5->3.6" for a minor move; checks the step's checks on every member before
-    the first switch (v2store); to_switch the members that do not run the target yet, sorted."""
+    the first switch (v2store); to_switch the members that do not run the target yet, or whose link names another
+    release (a run stopped between a member's switch and its restart), sorted."""
     wanted = _parse(target)
     if wanted is None:
         raise AnsibleFilterError("upgrade_plan: '%s' is not a release number" % target)
     gates = load_gates(gates_file)
     running = _running(installed, endpoints, member_table)
-    to_switch = sorted(h for h, v in running.items() if v != wanted)
+    # A member whose link already points at another release than the one it runs (a run interrupted between the
+    # switch and the restart) is walked too, even when it runs the target: otherwise its next start (a crash, a
+    # reboot) would bring up the release its link names.
+    linked = dict((h, _parse(v)) for h, v in (installed or {}).items() if _parse(v))
+    to_switch = sorted(h for h, v in running.items() if v != wanted or linked.get(h, wanted) != wanted)
     versions = dict((h, _fmt(v)) for h, v in running.items())
     if not to_switch:
         return {"kind": "none", "step": "", "checks": [], "to_switch": [], "versions": versions}

@@ -284,6 +284,21 @@ def test_upgrade_plan(running, target, kind, step, checks, to_switch):
     assert (plan["kind"], plan["step"], plan["checks"], plan["to_switch"]) == (kind, step, checks, to_switch)
 
 
+def test_a_member_switched_but_not_restarted_is_walked_back_too():
+    """An upgrade stopped between m2's link switch and its restart: m2 runs 3.5.16 (what it answers) but its link
+    names 3.5.30. Going back to 3.5.16 walks m1 (runs 3.5.30) and m2 (its link), or m2 would start 3.5.30 at its
+    next start; going forward walks m2 and m3."""
+    installed = {"m1": "3.5.30", "m2": "3.5.30", "m3": "3.5.16"}
+    table = [{"name": n, "host": n} for n in ("m1", "m2", "m3")]
+    endpoints = [{"member_name": "m1", "ok": True, "version": "3.5.30"},
+                 {"member_name": "m2", "ok": True, "version": "3.5.16"},
+                 {"member_name": "m3", "ok": True, "version": "3.5.16"}]
+    assert upgrade_plan(installed, "3.5.16", endpoints, table)["to_switch"] == ["m1", "m2"]
+    assert upgrade_plan(installed, "3.5.30", endpoints, table)["to_switch"] == ["m2", "m3"]
+    done = dict(installed, m3="3.5.30")
+    assert upgrade_plan(done, "3.5.30", [dict(e, version="3.5.30") for e in endpoints], table)["kind"] == "none"
+
+
 def test_known_risky_sources_and_targets_are_warned_with_their_reason():
     warnings = version_warnings({"m1": "3.5.16", "m2": "3.5.30"}, "3.5.30")
     text = " ".join(warnings)

@@ -132,26 +132,31 @@ def test_an_upgrade_interrupted_after_its_first_member_is_rolled_back_then_done(
         proc = subprocess.Popen(playbook_cmd(os.path.dirname(SCENARIO_INVENTORY), "upgrade.yml", "etcd_version=3.5.30"),
                                 stdout=f, stderr=subprocess.STDOUT, env=ENV, cwd=REPO, start_new_session=True)
         # Interrupted once the first member runs 3.5.30 and passed its gate (the version check after its restart).
+        # The next member's link switch follows within a few tenths of a second, so the interruption may land
+        # after it, before that member's restart: both cases are a mixed cluster the rollback must put back.
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline and proc.poll() is None:
             text = log.read_text()
             if re.search(r"TASK \[quorum\.etcd\.etcd : Check that the restarted member runs etcd 3\.5\.30\][ *]*\nok:", text):
                 break
-            time.sleep(0.5)
+            time.sleep(0.1)
         assert proc.poll() is None, "the upgrade ended before it could be interrupted:\n" + log.read_text()[-4000:]
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(60)
+    first = re.findall(r"TASK \[quorum\.etcd\.etcd : Restart etcd on (\S+)\]", log.read_text())[0]
     links = dict((h, link(h)) for h in HOSTS)
     moved = sorted(h for h, v in links.items() if v == "etcd-v3.5.30")
-    assert len(moved) == 1, links
+    assert first in moved and 1 <= len(moved) <= 2, (first, links)
     versions = dict((h, s["version"]) for h, s in statuses(writer).items())
-    assert versions[moved[0]] == "3.5.30" and sorted(versions.values()) == ["3.5.16", "3.5.16", "3.5.30"], versions
+    assert versions[first] == "3.5.30" and "3.5.16" in versions.values(), versions
+    assert all(h in moved for h, v in versions.items() if v == "3.5.30"), (versions, links)
 
-    # The rollback: upgrade.yml with the old release switches that member back, and nothing more.
+    # The rollback: upgrade.yml with the old release switches back the members whose link moved (restarted or
+    # not: a link left on the new release would start it at the member's next start), and nothing more.
     mid = dict((h, unit(h)) for h in HOSTS)
     proc = upgrade("3.5.16")
     walked(proc, mid, leader(writer), "3.5.16", hosts=moved)
-    assert "switching %s, one at a time" % moved[0] in " ".join(proc.stdout.split())
+    assert "switching %s, one at a time" % ", ".join(moved) in " ".join(proc.stdout.split())
     assert set(s["version"] for s in statuses(writer).values()) == {"3.5.16"}
 
     # Forward again: the whole upgrade.
