@@ -269,6 +269,21 @@ STATUS_PANIC = ("panic: assertion failed: Page expected to be: 23, but self iden
                 "\tgo.etcd.io/bbolt._assert(...)\n\t/go/pkg/mod/go.etcd.io/bbolt@v1.3.10/db.go:1387\n")
 
 
+FAULT = ("unexpected fault address 0x7f2c1a5e3000\nfatal error: fault\n[signal SIGBUS: bus error code=0x2 addr=0x7f2c1a5e3000 "
+         "pc=0x8f1b2a]\n\ngoroutine 113 [running]:\nruntime.throw({0x10a5a4f?, 0x0?})\n\t/usr/local/go/src/runtime/panic.go:1047\n"
+         "created by go.etcd.io/bbolt.(*DB).freepages in goroutine 113\n\t/go/pkg/mod/go.etcd.io/bbolt@v1.3.11/db.go:1206\n")
+
+
+def test_a_runtime_fault_is_summed_up_without_its_stacks(eb):
+    """A truncated snapshot read through mmap faults (SIGBUS) rather than panics: the summary must not be a stack
+    line such as "created by ... in goroutine 113" (the backup_restore scenario saw that)."""
+    msg = eb.summarize_etcdutl_error(FAULT)
+    assert msg == "etcdutl crashed reading it (fault)", msg
+    assert "goroutine" not in eb.summarize_etcdutl_error(FAULT.replace("fatal error: fault\n", ""))
+    only_frames = "goroutine 1 [running]:\nmain.main()\ncreated by go.etcd.io/bbolt.(*DB).freepages in goroutine 1\n"
+    assert "goroutine" not in eb.summarize_etcdutl_error(only_frames)
+
+
 def test_etcdutl_failures_are_summed_up_in_one_line(eb):
     assert "integrity hash does not match" in eb.summarize_etcdutl_error(RESTORE_HASH_ERROR)
     assert "[" not in eb.summarize_etcdutl_error(RESTORE_HASH_ERROR)

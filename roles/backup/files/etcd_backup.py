@@ -588,10 +588,14 @@ def summarize_etcdutl_error(text):
     text = text or ""
     if re.search(r"expected sha256", text):
         return "its integrity hash does not match its content (truncated or altered after it was taken)"
-    m = re.search(r"^panic: (.+)$", text, re.M)
+    # A Go panic, or a runtime fault (a truncated file read through mmap: "unexpected fault address", "fatal error:
+    # fault", then the goroutines' stacks).
+    m = re.search(r"^(?:panic|fatal error): (.+)$", text, re.M) or re.search(r"^(unexpected fault address .+)$", text, re.M)
     if m:
         return "etcdutl crashed reading it (%s)" % m.group(1).strip()[:200]
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith(("goroutine ", "\t"))]
+    lines = [ln.strip() for ln in text.splitlines()
+             if ln.strip() and not ln.startswith(("goroutine ", "\t", "created by ", "[signal "))
+             and not re.match(r"^\S+\(.*\)$", ln.strip())]
     for ln in reversed(lines):
         if ln.lower().startswith("error"):
             return ln[:300]
