@@ -282,6 +282,8 @@ def test_a_runtime_fault_is_summed_up_without_its_stacks(eb):
     assert "goroutine" not in eb.summarize_etcdutl_error(FAULT.replace("fatal error: fault\n", ""))
     only_frames = "goroutine 1 [running]:\nmain.main()\ncreated by go.etcd.io/bbolt.(*DB).freepages in goroutine 1\n"
     assert "goroutine" not in eb.summarize_etcdutl_error(only_frames)
+    segv = "SIGSEGV: segmentation violation\nPC=0x46b2a1 m=0 sigcode=1\n\ngoroutine 1 [running]:\nmain.main()\n"
+    assert eb.summarize_etcdutl_error(segv) == "etcdutl crashed reading it (SIGSEGV: segmentation violation)"
 
 
 def test_etcdutl_failures_are_summed_up_in_one_line(eb):

@@ -596,6 +596,9 @@ def summarize_etcdutl_error(text):
     lines = [ln.strip() for ln in text.splitlines()
              if ln.strip() and not ln.startswith(("goroutine ", "\t", "created by ", "[signal "))
              and not re.match(r"^\S+\(.*\)$", ln.strip())]
+    if lines and re.search(r"^goroutine \d+ ", text, re.M):
+        # Another kind of Go crash dump: its first line says what happened (SIGSEGV: segmentation violation, ...).
+        return "etcdutl crashed reading it (%s)" % lines[0][:200]
     for ln in reversed(lines):
         if ln.lower().startswith("error"):
             return ln[:300]
