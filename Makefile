@@ -6,7 +6,7 @@ export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.lab/collections
 # Longest first: .ci/molecule runs MOLECULE_JOBS scenarios at a time, in this order.
-MOLECULE_SCENARIOS ?= default membership vm backup_restore debian13 monitoring firewall
+MOLECULE_SCENARIOS ?= vm default membership debian13 backup_restore monitoring firewall
 MOLECULE_JOBS ?= 2
 
 .PHONY: lab lab-destroy deps images mirror collection test lint sanity unit integration playbooks molecule benchmark clean
