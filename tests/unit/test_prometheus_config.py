@@ -17,6 +17,7 @@ import subprocess
 import sys
 
 import pytest
+from helpers import run_playbook
 import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -74,13 +75,7 @@ def rendered(tmp_path_factory):
     inventory = {"etcd": {"hosts": members}, "etcd_monitoring": {"hosts": {"prom": local}}}
     (work / "hosts.yml").write_text(json.dumps(inventory))
     variables = dict(var_files=VAR_FILES, template=TEMPLATE, out=str(work), schemes=list(SCHEMES))
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"))
-    proc = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(work / "hosts.yml"),
-         "-e", json.dumps(variables), str(work / "render.yml")],
-        capture_output=True, text=True, env=env, cwd=str(work), timeout=300, check=False)
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
+    run_playbook(work / "render.yml", work / "hosts.yml", variables, cwd=work)
     return {scheme: work / ("%s.yml" % scheme) for scheme in SCHEMES}
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import glob
 import json
 import os
-import subprocess
 import sys
 
 import pytest
+from helpers import run_playbook
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -78,13 +78,7 @@ def _render(tmp_path_factory, templates, run_time):
     (work / "hosts.yml").write_text(json.dumps({"etcd": {"hosts": hosts}}))
     variables = dict(var_files=var_files(), templates=templates, out=str(out), run_time=run_time,
                      etcd_pki_controller_dir=str(work / "pki"))
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"))
-    proc = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(work / "hosts.yml"),
-         "-e", json.dumps(variables), str(work / "render.yml")],
-        capture_output=True, text=True, env=env, cwd=str(work), timeout=300, check=False)
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
+    run_playbook(work / "render.yml", work / "hosts.yml", variables, cwd=work)
     return out
 
 
