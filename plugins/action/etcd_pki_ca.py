@@ -14,18 +14,14 @@ __metaclass__ = type
 
 from ansible.plugins.action import ActionBase
 from ansible_collections.quorum.etcd.plugins.module_utils import _pki
+from ansible_collections.quorum.etcd.plugins.module_utils._pki_action import PkiAction
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(PkiAction, ActionBase):
+    NAME = "etcd_pki_ca"
+    ARGUMENT_SPEC = _pki.CA_ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        dummy, args = self.validate_argument_spec(argument_spec=_pki.CA_ARGUMENT_SPEC)
-        if not _pki.HAS_CRYPTOGRAPHY:
-            return dict(result, failed=True, msg="etcd_pki_ca needs the Python 'cryptography' library on the controller")
-        check = bool(self._task.check_mode)
+    def run_pki(self, result, args, check):
         directory = args["controller_dir"]
         op = args["operation"]
         result["changed"] = False

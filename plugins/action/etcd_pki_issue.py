@@ -16,18 +16,14 @@ import os
 
 from ansible.plugins.action import ActionBase
 from ansible_collections.quorum.etcd.plugins.module_utils import _pki
+from ansible_collections.quorum.etcd.plugins.module_utils._pki_action import PkiAction
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(PkiAction, ActionBase):
+    NAME = "etcd_pki_issue"
+    ARGUMENT_SPEC = _pki.ISSUE_ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        dummy, args = self.validate_argument_spec(argument_spec=_pki.ISSUE_ARGUMENT_SPEC)
-        if not _pki.HAS_CRYPTOGRAPHY:
-            return dict(result, failed=True, msg="etcd_pki_issue needs the Python 'cryptography' library on the controller")
-        check = bool(self._task.check_mode)
+    def run_pki(self, result, args, check):
         key = dict(key_type=args["key_type"], curve=args["key_curve"], size=args["key_size"])
         result.update(changed=False, ca_created=False, certificates=[])
 

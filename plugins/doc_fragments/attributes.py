@@ -35,13 +35,19 @@ attributes:
       - Nothing changes, so there is no diff.
 '''
 
-    # For the modules of the action group etcd (meta/runtime.yml): all modules of the collection.
-    ACTIONGROUP_ETCD = r'''
+    # Should be used together with the standard fragment, by the modules that change something: check mode predicts
+    # the change and diff mode shows it (each module says how in the attributes' details).
+    CHECK_AND_DIFF = r'''
 options: {}
 attributes:
-  action_group:
-    description: Use C(group/quorum.etcd.etcd) in C(module_defaults) to set defaults for this module.
+  check_mode:
     support: full
-    membership:
-      - quorum.etcd.etcd
+  diff_mode:
+    support: full
+'''
+
+    # The action group etcd is documented by quorum.etcd.connection (its modules are the ones that take the
+    # connection options). Kept, empty, for the modules that still name it next to quorum.etcd.connection.
+    ACTIONGROUP_ETCD = r'''
+options: {}
 '''

@@ -10,9 +10,16 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
 
-    # Connection options shared by all modules of quorum.etcd (argument spec:
-    # plugins/module_utils/_client.py connection_argument_spec()).
+    # Connection options shared by the modules that talk to etcd (argument spec:
+    # plugins/module_utils/_client.py connection_argument_spec()), and their action group etcd (meta/runtime.yml),
+    # through which module_defaults sets these options once.
     DOCUMENTATION = r'''
+attributes:
+  action_group:
+    description: Use C(group/quorum.etcd.etcd) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - quorum.etcd.etcd
 options:
   endpoints:
     description:

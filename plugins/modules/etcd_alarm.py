@@ -19,16 +19,11 @@ description:
     C(quorum.etcd.recover_nospace)), or etcd raises it again at the next write.
 author:
   - quorum.etcd maintainers (@quorum)
-extends_documentation_fragment:
-  - quorum.etcd.attributes
-  - quorum.etcd.attributes.actiongroup_etcd
-  - quorum.etcd.connection
+extends_documentation_fragment: [quorum.etcd.attributes, quorum.etcd.attributes.check_and_diff, quorum.etcd.connection]
 attributes:
   check_mode:
-    support: full
     details: Reports the alarms that would be disarmed.
   diff_mode:
-    support: full
     details: Shows the alarms before and after.
 options:
   state:

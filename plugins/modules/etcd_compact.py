@@ -22,16 +22,11 @@ description:
   - Idempotent. Nothing is done when the key space is already compacted to the target or beyond.
 author:
   - quorum.etcd maintainers (@quorum)
-extends_documentation_fragment:
-  - quorum.etcd.attributes
-  - quorum.etcd.attributes.actiongroup_etcd
-  - quorum.etcd.connection
+extends_documentation_fragment: [quorum.etcd.attributes, quorum.etcd.attributes.check_and_diff, quorum.etcd.connection]
 attributes:
   check_mode:
-    support: full
     details: Reports the revision it would compact to.
   diff_mode:
-    support: full
     details: Shows the compacted revision before and after.
 options:
   revision:

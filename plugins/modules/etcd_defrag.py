@@ -23,16 +23,11 @@ description:
   - The request's timeout grows with the database size (O(timeout) is the floor).
 author:
   - quorum.etcd maintainers (@quorum)
-extends_documentation_fragment:
-  - quorum.etcd.attributes
-  - quorum.etcd.attributes.actiongroup_etcd
-  - quorum.etcd.connection
+extends_documentation_fragment: [quorum.etcd.attributes, quorum.etcd.attributes.check_and_diff, quorum.etcd.connection]
 attributes:
   check_mode:
-    support: full
     details: Reports whether the member would be defragmented, and why.
   diff_mode:
-    support: full
     details: Shows the database size before and after.
 options:
   member:

@@ -22,9 +22,7 @@ description:
   - Changes nothing, so it runs in check mode too.
 author:
   - quorum.etcd maintainers (@quorum)
-extends_documentation_fragment:
-  - quorum.etcd.attributes
-  - quorum.etcd.attributes.info_module
+extends_documentation_fragment: [quorum.etcd.attributes, quorum.etcd.attributes.info_module]
 options:
   devices:
     description: The data devices (stable names such as C(/dev/disk/by-id/...) are resolved).

@@ -20,16 +20,11 @@ description:
     M(quorum.etcd.etcd_key_info).
 author:
   - quorum.etcd maintainers (@quorum)
-extends_documentation_fragment:
-  - quorum.etcd.attributes
-  - quorum.etcd.attributes.actiongroup_etcd
-  - quorum.etcd.connection
+extends_documentation_fragment: [quorum.etcd.attributes, quorum.etcd.attributes.check_and_diff, quorum.etcd.connection]
 attributes:
   check_mode:
-    support: full
     details: Reads the current value(s) and reports what would change.
   diff_mode:
-    support: full
     details: Shows the keys and values before and after (values masked with O(hide_value=true)).
 options:
   key:

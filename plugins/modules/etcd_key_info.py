@@ -18,11 +18,7 @@ description:
   - To write or delete keys, use M(quorum.etcd.etcd_key).
 author:
   - quorum.etcd maintainers (@quorum)
-extends_documentation_fragment:
-  - quorum.etcd.attributes
-  - quorum.etcd.attributes.actiongroup_etcd
-  - quorum.etcd.attributes.info_module
-  - quorum.etcd.connection
+extends_documentation_fragment: [quorum.etcd.attributes, quorum.etcd.attributes.info_module, quorum.etcd.connection]
 options:
   key:
     description:

@@ -21,16 +21,11 @@ description:
     O(wait_timeout)) until the new leader is seen.
 author:
   - quorum.etcd maintainers (@quorum)
-extends_documentation_fragment:
-  - quorum.etcd.attributes
-  - quorum.etcd.attributes.actiongroup_etcd
-  - quorum.etcd.connection
+extends_documentation_fragment: [quorum.etcd.attributes, quorum.etcd.attributes.check_and_diff, quorum.etcd.connection]
 attributes:
   check_mode:
-    support: full
     details: Reports whether leadership would move, and where to.
   diff_mode:
-    support: full
     details: Shows the leader before and after.
 options:
   transfer_to:

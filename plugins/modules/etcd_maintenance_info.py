@@ -20,11 +20,7 @@ description:
   - Changes nothing.
 author:
   - quorum.etcd maintainers (@quorum)
-extends_documentation_fragment:
-  - quorum.etcd.attributes
-  - quorum.etcd.attributes.info_module
-  - quorum.etcd.attributes.actiongroup_etcd
-  - quorum.etcd.connection
+extends_documentation_fragment: [quorum.etcd.attributes, quorum.etcd.attributes.info_module, quorum.etcd.connection]
 options:
   min_free_ratio:
     description:

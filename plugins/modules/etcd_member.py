@@ -30,16 +30,11 @@ description:
     C(--initial-cluster); run the module again with O(promote=true) to promote the learner once it is in sync."
 author:
   - quorum.etcd maintainers (@quorum)
-extends_documentation_fragment:
-  - quorum.etcd.attributes
-  - quorum.etcd.attributes.actiongroup_etcd
-  - quorum.etcd.connection
+extends_documentation_fragment: [quorum.etcd.attributes, quorum.etcd.attributes.check_and_diff, quorum.etcd.connection]
 attributes:
   check_mode:
-    support: full
     details: Reports the changes that would be made (add, promote, leadership move, removal) without making them.
   diff_mode:
-    support: full
     details: Shows the member list before and after.
 options:
   name:

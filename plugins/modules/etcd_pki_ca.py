@@ -29,16 +29,11 @@ description:
   - O(operation=status) changes nothing and returns where a rotation stands.
 author:
   - quorum.etcd maintainers (@quorum)
-requirements:
-  - cryptography (on the controller)
-extends_documentation_fragment:
-  - quorum.etcd.attributes
+extends_documentation_fragment: [quorum.etcd.attributes, quorum.etcd.pki]
 attributes:
   check_mode:
-    support: full
     details: Reports what would change and writes nothing.
   diff_mode:
-    support: none
     details: Keys are never shown.
 options:
   controller_dir:
@@ -68,29 +63,16 @@ options:
     type: path
   ca_common_name:
     description: Common name of the new CA (phase V(add)).
-    type: str
-    default: etcd-ca
   ca_validity_days:
     description: Validity of the new CA, in days.
-    type: int
-    default: 3650
   key_type:
     description: Key type of the new CA.
-    type: str
-    choices: [ECC, RSA, Ed25519]
-    default: ECC
   key_curve:
     description: Curve of an ECC key.
-    type: str
-    default: secp256r1
   key_size:
     description: Size of an RSA key, in bits.
-    type: int
-    default: 2048
   renew_threshold_days:
     description: Sign the revocation list again when its next update is within this many days.
-    type: int
-    default: 30
 '''
 
 EXAMPLES = r'''

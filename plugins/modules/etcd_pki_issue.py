@@ -24,16 +24,11 @@ description:
   - The result names what was issued and why, and the new serials; it never holds key material.
 author:
   - quorum.etcd maintainers (@quorum)
-requirements:
-  - cryptography (on the controller)
-extends_documentation_fragment:
-  - quorum.etcd.attributes
+extends_documentation_fragment: [quorum.etcd.attributes, quorum.etcd.pki]
 attributes:
   check_mode:
-    support: full
     details: Reports what would be created and issued, and writes nothing.
   diff_mode:
-    support: none
     details: Keys and certificates are not shown; the result lists the certificates and the reasons.
 options:
   ca_cert:
@@ -50,33 +45,20 @@ options:
     default: false
   ca_common_name:
     description: Common name of a created CA.
-    type: str
-    default: etcd-ca
   ca_validity_days:
     description: Validity of a created CA, in days.
-    type: int
-    default: 3650
   key_type:
     description: Key type of a created CA and of the certificates.
-    type: str
-    choices: [ECC, RSA, Ed25519]
-    default: ECC
   key_curve:
     description: Curve of ECC keys.
-    type: str
-    default: secp256r1
   key_size:
     description: Size of RSA keys, in bits.
-    type: int
-    default: 2048
   validity_days:
     description: Validity of issued certificates, in days.
     type: int
     default: 365
   renew_threshold_days:
     description: Reissue a certificate that expires within this many days.
-    type: int
-    default: 30
   renew_all:
     description: Reissue every certificate of O(certificates), due or not.
     type: bool

@@ -22,9 +22,7 @@ description:
     directory (its parent when the data directory does not exist yet). The module therefore runs in check mode too.
 author:
   - quorum.etcd maintainers (@quorum)
-extends_documentation_fragment:
-  - quorum.etcd.attributes
-  - quorum.etcd.attributes.info_module
+extends_documentation_fragment: [quorum.etcd.attributes, quorum.etcd.attributes.info_module]
 options:
   data_dir:
     description: etcd's data directory (or, while it does not exist, its nearest existing parent) is measured.

@@ -24,14 +24,11 @@ description:
     again. Files that are already there are not compared (a release directory is never changed in place).
 author:
   - quorum.etcd maintainers (@quorum)
-extends_documentation_fragment:
-  - quorum.etcd.attributes
+extends_documentation_fragment: [quorum.etcd.attributes, quorum.etcd.attributes.check_and_diff]
 attributes:
   check_mode:
-    support: full
     details: Reports the files it would write; the archive is not sent.
   diff_mode:
-    support: full
     details: Lists the files written (or that would be).
 options:
   src:

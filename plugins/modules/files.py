@@ -27,14 +27,11 @@ description:
     the new one, never a partial one. When only the owner, group or mode differ, they are changed in place.
 author:
   - quorum.etcd maintainers (@quorum)
-extends_documentation_fragment:
-  - quorum.etcd.attributes
+extends_documentation_fragment: [quorum.etcd.attributes, quorum.etcd.attributes.check_and_diff]
 attributes:
   check_mode:
-    support: full
     details: Reports what would change (RV(changed_paths), RV(results)) without writing anything.
   diff_mode:
-    support: full
     details:
       - Shows the old and new content of text files (not of secret items, not above 100 KiB) and the old and new
         type, owner, group, mode or link target.

@@ -26,15 +26,16 @@ except ImportError:  # ansible-core < 2.19 (the lowest claimed version, 2.16, ru
             yield
 
 
-def run_playbook(playbook, inventory, variables, cwd, timeout=300):
-    """ansible-playbook of this venv on PLAYBOOK with INVENTORY and VARIABLES (-e, as JSON), the checkout as the
-    collection quorum.etcd; fails the test with the end of the output when the run fails."""
+def run_playbook(playbook, inventory, variables, cwd, timeout=300, args=()):
+    """ansible-playbook of this venv on PLAYBOOK with INVENTORY and VARIABLES (-e, as JSON), then ARGS (more
+    ansible-playbook arguments, e.g. ["-e", "name=value"]), the checkout as the collection quorum.etcd; fails the test
+    with the end of the output when the run fails."""
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(repo, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_COLLECTIONS_PATH=os.path.join(repo, ".lab", "collections"))
     proc = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
-         "-e", json.dumps(variables), str(playbook)],
+         "-e", json.dumps(variables)] + list(args) + [str(playbook)],
         capture_output=True, text=True, env=env, cwd=str(cwd), timeout=timeout, check=False)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
     return proc

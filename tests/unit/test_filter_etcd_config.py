@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 
 import pytest
@@ -12,6 +10,7 @@ import yaml
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.quorum.etcd.plugins.filter.etcd_config import etcd_config, to_nanoseconds
+from helpers import run_playbook
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -94,9 +93,10 @@ def test_unsupported_versions(version):
         etcd_config({}, version)
 
 
-@pytest.mark.parametrize("version,series", [("3.5.30", "3.5"), ("3.6.5", "3.6"), ("3.7.1", "3.7")])
-def test_role_template_renders_for_each_series(tmp_path, version, series):
-    """Render the etcd role's real config template through Ansible for each series and read it back."""
+def render_role_config(tmp_path, variables, *cli_vars):
+    """The etcd role's real configuration template rendered by ansible-playbook on localhost for the member m1, with
+    the role's defaults and vars, VARIABLES (-e, as JSON) and CLI_VARS ("-e name=value": strings, as from a command
+    line); the rendered file read back."""
     out = tmp_path / "etcd.conf.yml"
     playbook = tmp_path / "render.yml"
     playbook.write_text(
@@ -115,24 +115,24 @@ def test_role_template_renders_for_each_series(tmp_path, version, series):
         mode: "0600"
 """
     )
-    extra = {
-        "etcd_version": version,
+    member = {
         "__etcd_cert_digest": "test",
         "__etcd_restart_digest": "test",
         "__etcd_me": {"name": "m1", "address": "10.0.0.1", "peer_url": "https://10.0.0.1:2380",
                       "client_url": "https://10.0.0.1:2379"},
         "__etcd_initial_cluster": "m1=https://10.0.0.1:2380",
+        "ansible_connection": "local",
         "ansible_python_interpreter": sys.executable,
     }
-    env = dict(os.environ)
-    env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(REPO, ".lab", "collections")
-    env["ANSIBLE_CONFIG"] = os.path.join(REPO, "ansible.cfg")
-    proc = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",
-         "-e", json.dumps(extra), str(playbook)],
-        env=env, cwd=REPO, capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    cfg = yaml.safe_load(out.read_text())
+    run_playbook(playbook, "localhost,", dict(member, **variables), cwd=REPO,
+                 args=[arg for value in cli_vars for arg in ("-e", value)])
+    return yaml.safe_load(out.read_text())
+
+
+@pytest.mark.parametrize("version,series", [("3.5.30", "3.5"), ("3.6.5", "3.6"), ("3.7.1", "3.7")])
+def test_role_template_renders_for_each_series(tmp_path, version, series):
+    """Render the etcd role's real config template through Ansible for each series and read it back."""
+    cfg = render_role_config(tmp_path, {"etcd_version": version})
     assert cfg["name"] == "m1"
     assert cfg["listen-peer-urls"] == "https://10.0.0.1:2380"
     assert cfg["listen-client-urls"] == "https://10.0.0.1:2379,https://127.0.0.1:2379"
@@ -242,38 +242,9 @@ def test_problems_filter_lists_the_refusal():
 @pytest.mark.parametrize("tls_min,ciphers", [("TLS1.2", True), ("TLS1.3", False)])
 def test_role_renders_strings_from_the_command_line_as_numbers(tmp_path, tls_min, ciphers):
     """-e etcd_heartbeat_interval=150 used to render heartbeat-interval: '150', which etcd refuses."""
-    out = tmp_path / "etcd.conf.yml"
-    playbook = tmp_path / "render.yml"
-    playbook.write_text(
-        f"""
-- hosts: localhost
-  gather_facts: false
-  vars_files:
-    - {REPO}/roles/_common/defaults/main.yml
-    - {REPO}/roles/etcd/defaults/main.yml
-    - {REPO}/roles/_common/vars/main.yml
-    - {REPO}/roles/etcd/vars/main.yml
-  tasks:
-    - ansible.builtin.template:
-        src: "{REPO}/roles/etcd/templates/etcd.conf.yml.j2"
-        dest: "{out}"
-        mode: "0600"
-"""
-    )
-    extra = {"__etcd_cert_digest": "test", "__etcd_restart_digest": "test",
-             "__etcd_me": {"name": "m1", "address": "10.0.0.1", "peer_url": "https://10.0.0.1:2380",
-                           "client_url": "https://10.0.0.1:2379"},
-             "__etcd_initial_cluster": "m1=https://10.0.0.1:2380", "ansible_python_interpreter": sys.executable}
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"),
-               ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
-    proc = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",
-         "-e", json.dumps(extra), "-e", "etcd_heartbeat_interval=150", "-e", "etcd_election_timeout=1500",
-         "-e", "etcd_quota_backend_bytes=4294967296", "-e", "etcd_snapshot_count=5000",
-         "-e", "etcd_tls_min_version=" + tls_min, str(playbook)],
-        env=env, cwd=REPO, capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    cfg = yaml.safe_load(out.read_text())
+    cfg = render_role_config(tmp_path, {}, "etcd_heartbeat_interval=150", "etcd_election_timeout=1500",
+                             "etcd_quota_backend_bytes=4294967296", "etcd_snapshot_count=5000",
+                             "etcd_tls_min_version=" + tls_min)
     assert cfg["heartbeat-interval"] == 150 and cfg["election-timeout"] == 1500
     assert cfg["quota-backend-bytes"] == 4294967296 and cfg["snapshot-count"] == 5000
     # AEAD suites for TLS 1.2 (none with TLS 1.3, whose suites etcd cannot set), peers by SAN only
