@@ -8,6 +8,7 @@
   (bootstrap, existing, a bootstrap that never completed, members of different clusters, down), the learners to
   promote, the unstarted learners to remove, the refusals, the members whose partial data a confirmed reset moves
   aside, and the initial cluster token.
+- etcd_guard_answer: what the guard's read says one member serves (resume.yml asks only the others again).
 - etcd_convergence (the last play of site.yml): the differences between the cluster and the inventory, as rows.
 - etcd_convergence_table: those rows as a text table for a failure message.
 """
@@ -24,7 +25,8 @@ description:
   - Compares the member lists and cluster IDs that each member reports with the inventory's member table.
   - A member is expected in the cluster under its inventory name and peer URL, started, as a voting member, and every
     member must report the same cluster ID.
-  - The companion filters C(etcd_resume_plan) and C(etcd_convergence_table) live in the same file.
+  - The companion filters C(etcd_resume_plan), C(etcd_guard_answer) and C(etcd_convergence_table) live in the same
+    file.
 options:
   _input:
     description:
@@ -89,6 +91,20 @@ def _answered(result):
     return result, ""
 
 
+def etcd_guard_answer(guard, client_url):
+    """What the guard's read (roles/_common/tasks/guard.yml: etcd_member_info with status_of=members, before any
+    change) says the member at ``client_url`` serves: ``{'members': ..., 'cluster_id': ...}`` when its status answered
+    there, else ``{}`` (not asked, not answering, or advertising another client URL). The member list is the one the
+    guard read; the cluster ID is the one the member's own status reported."""
+    if not isinstance(guard, dict) or "members" not in guard or guard.get("failed"):
+        return {}
+    want = normalize_url(client_url or "")
+    for report in guard.get("endpoints") or []:
+        if report.get("ok") and report.get("endpoint") and normalize_url(report["endpoint"]) == want:
+            return dict(members=guard["members"], cluster_id=str(report.get("cluster_id", "")))
+    return {}
+
+
 def _label(member):
     if member.get("name"):
         return member["name"]
@@ -125,12 +141,13 @@ def config_state(text):
     return str(data.get("initial-cluster-state") or "")
 
 
-def etcd_resume_plan(views, member_table, play_hosts, cluster_name, reset="", token_factory=None):
+def etcd_resume_plan(views, member_table, play_hosts, cluster_name, reset="", token_factory=None, guard=None):
     """What this run must resume, clean up or refuse before it writes any configuration.
 
     ``views`` maps each host of the play to ``{'has_data': bool, 'config': TEXT, 'info': RESULT}``: whether
     ``member/`` exists in its data directory, its etcd configuration file ('' when absent) and the registered
-    result of ``etcd_member_info`` asked on that member (skipped for members without data).
+    result of ``etcd_member_info`` asked on that member (skipped for members without data, and for members whose
+    status answered the guard's read: ``guard``, see etcd_guard_answer, stands in for them).
     """
     if not isinstance(views, dict):
         raise AnsibleFilterError("etcd_resume_plan expects a mapping of host to what the member reported")
@@ -140,8 +157,11 @@ def etcd_resume_plan(views, member_table, play_hosts, cluster_name, reset="", to
     with_data = [h for h in order if views[h].get("has_data")]
     answers = OrderedDict()
     errors = OrderedDict()
+    client_urls = dict((m["host"], m.get("client_url", "")) for m in member_table)
     for h in with_data:
         info, error = _answered(views[h].get("info"))
+        if info is None and guard is not None:
+            info = etcd_guard_answer(guard, client_urls.get(h, "")) or None
         if info is None:
             errors[h] = error
         else:
@@ -318,4 +338,5 @@ class FilterModule(object):
             "etcd_convergence": etcd_convergence,
             "etcd_convergence_table": etcd_convergence_table,
             "etcd_resume_plan": etcd_resume_plan,
+            "etcd_guard_answer": etcd_guard_answer,
         }

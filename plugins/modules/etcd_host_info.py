@@ -16,8 +16,12 @@ version_added: 0.1.0
 description:
   - Reads, in one run on the member, its names, whether it is a container, the address Ansible connects from, which
     tools exist, the etcd system account, the state of the collection's systemd units, the nftables tables loaded,
-    the trusted CA the etcd configuration names and the state of etcd (data, running, installed release).
-  - Changes nothing. The roles of quorum.etcd run it once per member and run (C(roles/_common/tasks/probe.yml)).
+    the trusted CA the etcd configuration names, the state of etcd (data, running, enabled, installed and unpacked
+    releases, configuration, the digest the running etcd started with) and of the certificate directory (live
+    generation, generations present, links).
+  - Changes nothing. The roles of quorum.etcd run it at the start of each play that changes members (the guard,
+    C(roles/_common/tasks/probe.yml)); the pki and etcd roles read their state from it instead of reading the
+    member again, and run it again when what it read may have changed (RV(probe_id) tells a second run of a role).
   - No DNS query is made; the fully qualified name comes from local files only.
 author:
   - quorum.etcd maintainers (@quorum)
@@ -59,6 +63,13 @@ options:
     description: etcd's runtime directory; a C(started-*) marker in it (written at each start) means etcd runs.
     type: path
     default: /run/etcd
+  systemd_dir:
+    description: Where the etcd unit is installed; C(multi-user.target.wants/etcd.service) in it means enabled.
+    type: path
+    default: /etc/systemd/system
+  pki_dir:
+    description: The member's certificate directory (C(etcd_pki_dir)); its state is returned as RV(pki).
+    type: path
 notes:
   - The CA certificate is public; no key is read.
 '''
@@ -146,12 +157,60 @@ etcd:
     installed:
       description: The release the C(current) link points at (C(3.5.30)), empty when none.
       type: str
+    current:
+      description: >-
+        The directory of O(install_dir) the C(current) link resolves to (C(etcd-v3.5.30)), empty when it resolves
+        elsewhere or nowhere.
+      type: str
+    releases:
+      description: The release directories of O(install_dir) that are complete (C(etcdutl), unpacked last, exists).
+      type: list
+      elements: str
+    enabled:
+      description: Whether C(multi-user.target.wants/etcd.service) exists in O(systemd_dir).
+      type: bool
+    config_exists:
+      description: Whether O(config) exists.
+      type: bool
+    config:
+      description: The text of O(config) (paths and settings, no secrets), empty when absent.
+      type: str
+    started_digest_sha1:
+      description: SHA-1 of C(started.digest) in O(run_dir), the digest the running etcd started with; empty when none.
+      type: str
+pki:
+  description: The state of O(pki_dir); empty values when O(pki_dir) is not given or does not exist.
+  returned: always
+  type: dict
+  contains:
+    dir:
+      description: Owner, group and mode (C(0750)) of O(pki_dir), or null when it does not exist.
+      type: dict
+    live:
+      description: The id of the live generation (its C(live/generation-ID) marker), empty when none.
+      type: str
+    generations:
+      description: The generation directories present (hexadecimal ids).
+      type: list
+      elements: str
+    links:
+      description: The paths in O(pki_dir) that are symbolic links.
+      type: list
+      elements: str
+probe_id:
+  description: A random id of this run of the probe; a role notes the id it used, so it reads again on a second run.
+  returned: always
+  type: str
 '''
 
 import grp
+import hashlib
 import os
 import pwd
+import re
 import socket
+import stat
+import uuid
 
 from ansible.module_utils.common.process import get_bin_path
 
@@ -243,19 +302,81 @@ def ca_in_use(config_file):
     return ""
 
 
-def etcd_state(data_dir, install_dir, run_dir="/run/etcd"):
+def etcd_state(data_dir, install_dir, run_dir="/run/etcd", config_file="", systemd_dir="/etc/systemd/system"):
     """Whether the member has data, whether etcd runs (the marker the unit's ExecStartPre writes into its runtime
-    directory, which systemd removes when etcd stops) and the release the current link points at ("" when none)."""
+    directory, which systemd removes when it stops) and is enabled, the release the current link points at ("" when
+    none), the complete release directories, the configuration's text and the digest the running etcd started with."""
     try:
         running = any(n.startswith("started") for n in os.listdir(run_dir))
     except OSError:
         running = False
+    link = os.path.join(install_dir, "current")
     try:
-        current = os.path.basename(os.readlink(os.path.join(install_dir, "current")))
+        current = os.path.basename(os.readlink(link))
     except OSError:
         current = ""
+    resolved = os.path.realpath(link) if os.path.lexists(link) else ""
+    try:
+        names = sorted(os.listdir(install_dir))
+    except OSError:
+        names = []
+    started = read_bytes(os.path.join(run_dir, "started.digest"))
     return {"data": os.path.isdir(os.path.join(data_dir, "member")), "running": running,
-            "installed": current[len("etcd-v"):] if current.startswith("etcd-v") else ""}
+            "installed": current[len("etcd-v"):] if current.startswith("etcd-v") else "",
+            "current": os.path.basename(resolved)
+            if resolved and os.path.dirname(resolved) == os.path.realpath(install_dir) and os.path.isdir(resolved)
+            else "",
+            "releases": [n for n in names if n.startswith("etcd-v")
+                         and os.path.isfile(os.path.join(install_dir, n, "etcdutl"))],
+            "enabled": os.path.lexists(os.path.join(systemd_dir, "multi-user.target.wants", "etcd.service")),
+            "config_exists": bool(config_file) and os.path.isfile(config_file),
+            "config": read_text(config_file) if config_file else "",
+            "started_digest_sha1": hashlib.sha1(started).hexdigest() if started is not None else ""}
+
+
+def read_bytes(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read(1 << 16)
+    except (OSError, IOError):
+        return None
+
+
+def pki_state(pki_dir):
+    """The certificate directory as the pki role installs it: its owner, group and mode, the live generation (the
+    marker live/generation-ID), the generation directories present and the paths that are links (into live/)."""
+    out = {"dir": None, "live": "", "generations": [], "links": []}
+    if not pki_dir:
+        return out
+    try:
+        st = os.stat(pki_dir)
+    except OSError:
+        return out
+    if not stat.S_ISDIR(st.st_mode):
+        return out
+    out["dir"] = {"owner": name_of(pwd.getpwuid, st.st_uid), "group": name_of(grp.getgrgid, st.st_gid),
+                  "mode": "%04o" % stat.S_IMODE(st.st_mode)}
+    try:
+        out["live"] = next((n[len("generation-"):] for n in sorted(os.listdir(os.path.join(pki_dir, "live")))
+                            if n.startswith("generation-")), "")
+    except OSError:
+        pass
+    gens = os.path.join(pki_dir, "generations")
+    try:
+        out["generations"] = [n for n in sorted(os.listdir(gens))
+                              if re.match(r"^[0-9a-f]+\Z", n) and os.path.isdir(os.path.join(gens, n))]
+    except OSError:
+        pass
+    out["links"] = [os.path.join(pki_dir, n) for n in sorted(os.listdir(pki_dir))
+                    if os.path.islink(os.path.join(pki_dir, n))]
+    return out
+
+
+def name_of(lookup, ident):
+    try:
+        return lookup(ident)[0]
+    except KeyError:
+        return str(ident)
 
 
 def gather(params, run):
@@ -276,7 +397,10 @@ def gather(params, run):
         # The trusted CA installed on the member (public), compared with the controller's before any change.
         "ca_file": trusted,
         "ca_pem": read_text(trusted) if trusted else "",
-        "etcd": etcd_state(params["data_dir"], params["install_dir"], params["run_dir"]),
+        "etcd": etcd_state(params["data_dir"], params["install_dir"], params["run_dir"], params["config"] or "",
+                           params["systemd_dir"]),
+        "pki": pki_state(params["pki_dir"]),
+        "probe_id": uuid.uuid4().hex,
     }
 
 
@@ -290,6 +414,8 @@ def main():
         data_dir=dict(type="path", default="/var/lib/etcd"),
         install_dir=dict(type="path", default="/opt/etcd"),
         run_dir=dict(type="path", default="/run/etcd"),
+        systemd_dir=dict(type="path", default="/etc/systemd/system"),
+        pki_dir=dict(type="path"),
     ), gather)
 
 

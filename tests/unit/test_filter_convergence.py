@@ -12,6 +12,7 @@ from ansible_collections.quorum.etcd.plugins.filter.etcd_convergence import (
     config_token,
     etcd_convergence,
     etcd_convergence_table,
+    etcd_guard_answer,
     etcd_resume_plan,
     new_token,
 )
@@ -72,6 +73,43 @@ def test_an_existing_cluster_keeps_its_token_even_the_old_name_only_token():
     p = plan(views)
     assert p["state"] == "existing" and p["token"] == "etcd" and p["via"] == "h1"
     assert p["promote"] == [] and p["remove"] == [] and p["problems"] == []
+
+
+def guard(members, answering, cluster_id="77"):
+    """The guard's read (status_of=members) where the members of ``answering`` (numbers) answered their status."""
+    return {"changed": False, "cluster_id": cluster_id, "members": members,
+            "endpoints": [{"endpoint": "https://10.0.0.%d:2379" % i, "member_name": "m%d" % i, "ok": i in answering,
+                           "cluster_id": cluster_id if i in answering else "0",
+                           "error": "" if i in answering else "connection refused"} for i in (1, 2, 3)]}
+
+
+TABLE_URLS = [dict(m, client_url=m["peer_url"].replace(":2380", ":2379")) for m in TABLE]
+
+
+def test_the_guard_answers_for_a_member_whose_status_it_read():
+    g = guard([member(1), member(2), member(3)], answering=[1, 3])
+    assert etcd_guard_answer(g, "https://10.0.0.1:2379") == {"members": g["members"], "cluster_id": "77"}
+    assert etcd_guard_answer(g, "https://10.0.0.2:2379") == {}  # did not answer
+    assert etcd_guard_answer(g, "https://10.0.0.9:2379") == {}  # not in the cluster the guard read
+    assert etcd_guard_answer({"skipped": True}, "https://10.0.0.1:2379") == {}
+    assert etcd_guard_answer({"failed": True, "members": []}, "https://10.0.0.1:2379") == {}
+    assert etcd_guard_answer(None, "https://10.0.0.1:2379") == {}
+
+
+def test_members_that_answered_the_guard_are_not_asked_again():
+    members = [member(1), member(2), member(3)]
+    views = dict((h, {"has_data": True, "config": config("etcd-abc"), "info": {"skipped": True}}) for h in HOSTS)
+    p = etcd_resume_plan(views, TABLE_URLS, HOSTS, "etcd", guard=guard(members, answering=[1, 2, 3]))
+    assert p["state"] == "existing" and p["via"] == "h1" and p["members"] == members and p["cluster_id"] == "77"
+    # Without the guard's read nobody answered: the cluster is down.
+    assert etcd_resume_plan(views, TABLE_URLS, HOSTS, "etcd")["state"] == "down"
+
+
+def test_a_member_the_guard_did_not_reach_is_asked_and_a_split_is_still_found():
+    views = dict((h, {"has_data": True, "config": config("etcd-abc"), "info": {"skipped": True}}) for h in HOSTS)
+    views["h3"]["info"] = info([member(3)], cluster_id="99")  # asked itself: it serves another cluster
+    p = etcd_resume_plan(views, TABLE_URLS, HOSTS, "etcd", guard=guard([member(1), member(2)], answering=[1, 2]))
+    assert p["state"] == "split" and "99" in p["problems"][0]
 
 
 def test_an_existing_cluster_without_readable_configuration_falls_back_to_the_name():

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pwd
@@ -127,12 +128,50 @@ def test_etcd_state_reads_data_marker_and_release(tmp_path):
     (tmp_path / "data" / "member").mkdir(parents=True)
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "started-abc").write_text("")
-    (tmp_path / "opt").mkdir()
+    (tmp_path / "run" / "started.digest").write_text("digest\n")
+    (tmp_path / "opt" / "etcd-v3.5.30").mkdir(parents=True)
+    (tmp_path / "opt" / "etcd-v3.5.30" / "etcdutl").write_text("")
+    (tmp_path / "opt" / "etcd-v3.5.16").mkdir()  # unpacking stopped before etcdutl: not complete
     os.symlink("etcd-v3.5.30", str(tmp_path / "opt" / "current"))
-    assert probe.etcd_state(str(tmp_path / "data"), str(tmp_path / "opt"), str(tmp_path / "run")) == \
-        {"data": True, "running": True, "installed": "3.5.30"}
-    assert probe.etcd_state(str(tmp_path / "x"), str(tmp_path / "y"), str(tmp_path / "z")) == \
-        {"data": False, "running": False, "installed": ""}
+    (tmp_path / "systemd" / "multi-user.target.wants").mkdir(parents=True)
+    os.symlink("/etc/systemd/system/etcd.service", str(tmp_path / "systemd" / "multi-user.target.wants" / "etcd.service"))
+    conf = tmp_path / "etcd.conf.yml"
+    conf.write_text("name: m1\n")
+    assert probe.etcd_state(str(tmp_path / "data"), str(tmp_path / "opt"), str(tmp_path / "run"), str(conf),
+                            str(tmp_path / "systemd")) == \
+        {"data": True, "running": True, "installed": "3.5.30", "current": "etcd-v3.5.30", "releases": ["etcd-v3.5.30"],
+         "enabled": True, "config_exists": True, "config": "name: m1\n",
+         "started_digest_sha1": hashlib.sha1(b"digest\n").hexdigest()}
+    assert probe.etcd_state(str(tmp_path / "x"), str(tmp_path / "y"), str(tmp_path / "z"), "", str(tmp_path / "s")) == \
+        {"data": False, "running": False, "installed": "", "current": "", "releases": [], "enabled": False,
+         "config_exists": False, "config": "", "started_digest_sha1": ""}
+
+
+def test_current_resolving_outside_the_install_dir_is_not_a_release(tmp_path):
+    (tmp_path / "elsewhere" / "etcd-v3.5.30").mkdir(parents=True)
+    (tmp_path / "opt").mkdir()
+    os.symlink(str(tmp_path / "elsewhere" / "etcd-v3.5.30"), str(tmp_path / "opt" / "current"))
+    state = probe.etcd_state(str(tmp_path), str(tmp_path / "opt"), str(tmp_path), "", str(tmp_path))
+    assert state["installed"] == "3.5.30" and state["current"] == ""
+
+
+def test_pki_state_reads_live_generation_generations_links_and_the_directory(tmp_path):
+    pki = tmp_path / "pki"
+    (pki / "generations" / "ab12").mkdir(parents=True)
+    (pki / "generations" / "cd34").mkdir()
+    (pki / "generations" / "cd34.tmp").mkdir()  # not an id
+    (pki / "generations" / "ab12" / "generation-ab12").write_text("")
+    os.symlink("generations/ab12", str(pki / "live"))
+    os.symlink("live/server.crt", str(pki / "server.crt"))
+    (pki / "old.crt").write_text("x")
+    os.chmod(str(pki), 0o750)
+    state = probe.pki_state(str(pki))
+    me = pwd.getpwuid(os.getuid()).pw_name
+    assert state["dir"]["owner"] == me and state["dir"]["mode"] == "0750"
+    assert state["live"] == "ab12" and state["generations"] == ["ab12", "cd34"]
+    assert state["links"] == [str(pki / "live"), str(pki / "server.crt")]
+    assert probe.pki_state(str(tmp_path / "none")) == {"dir": None, "live": "", "generations": [], "links": []}
+    assert probe.pki_state(None) == {"dir": None, "live": "", "generations": [], "links": []}
 
 
 @pytest.mark.parametrize("check", [False, True])
@@ -150,7 +189,8 @@ def test_host_info_runs_as_a_module_and_in_check_mode(run_module, tmp_path, chec
                         "ca_file", "ca_pem", "etcd"}
     assert res["account"]["user"]["uid"] == os.getuid()
     assert res["ca_file"] == str(ca) and "BEGIN CERTIFICATE" in res["ca_pem"]
-    assert res["etcd"] == {"data": False, "running": False, "installed": ""}
+    assert res["etcd"]["data"] is False and res["etcd"]["running"] is False and res["etcd"]["installed"] == ""
+    assert res["etcd"]["config_exists"] is True and res["pki"]["dir"] is None and len(res["probe_id"]) == 32
     assert set(res["tools"]) == {"nft", "ssh", "scp", "rsync"}
 
 
