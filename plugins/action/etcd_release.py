@@ -14,13 +14,14 @@ import os
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(('src', 'dest', 'files', 'sha256'))
+    _VALID_ARGS = frozenset(('src', 'dest', 'files', 'sha256', 'check_first'))
 
     def run(self, tmp=None, task_vars=None):
         if task_vars is None:
@@ -31,11 +32,14 @@ class ActionModule(ActionBase):
         src = args.get('src')
         if not src or not os.path.isfile(src):
             raise AnsibleActionFail('src: no release archive at %s on the controller' % to_text(src))
-        first = self._execute_module(module_name='quorum.etcd.etcd_release', module_args=args, task_vars=task_vars)
-        if first.get('failed') or not first.get('missing') or self._play_context.check_mode:
-            first.pop('invocation', None)
-            result.update(first)
-            return result
+        check_first = boolean(args.pop('check_first', True), strict=False)
+        if check_first or self._play_context.check_mode:
+            first = self._execute_module(module_name='quorum.etcd.etcd_release', module_args=args,
+                                         task_vars=task_vars)
+            if first.get('failed') or not first.get('missing') or self._play_context.check_mode:
+                first.pop('invocation', None)
+                result.update(first)
+                return result
         try:
             if self._connection._shell.tmpdir is None:
                 self._make_tmp_path()

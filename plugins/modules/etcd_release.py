@@ -53,6 +53,13 @@ options:
       - The archive's expected SHA-256 (hexadecimal), checked on the host after the transfer. Unset, the action
         plugin computes it from O(src) on the controller.
     type: str
+  check_first:
+    description:
+      - Whether the action plugin asks the host which files are missing before it sends the archive. V(false) sends
+        it at once, for a caller that already knows a file is missing (the etcd role reads the release directories
+        with its host probe); the host still writes only the files that are missing. Check mode always asks first.
+    type: bool
+    default: true
   archive:
     description: Set by the action plugin (the archive's temporary path on the host); not to be set in a task.
     type: path
@@ -169,6 +176,7 @@ def main():
             files=dict(type="list", elements="str", default=["etcd", "etcdctl", "README.md", "etcdutl"]),
             sha256=dict(type="str"),
             archive=dict(type="path"),
+            check_first=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )
