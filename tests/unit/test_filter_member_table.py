@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.quorum.etcd.plugins.filter.member_table import member_table
+from ansible_collections.quorum.etcd.plugins.filter.member_table import member_hosts, member_table
 
 
 class AnsibleUndefinedVariable(Exception):
@@ -66,3 +66,12 @@ def test_a_variable_naming_an_undefined_one_is_an_error_not_a_default():
 def test_no_members():
     assert member_table([], HostVars(), 2380, 2379) == []
     assert member_table(None, HostVars(), 2380, 2379) == []
+
+
+def test_member_hosts_are_the_group_or_the_controller():
+    groups = {"etcd": ["etcd-2", "etcd-1"], "empty": [], "all": ["etcd-1", "etcd-2"]}
+    assert member_hosts(groups, "etcd") == ["etcd-2", "etcd-1"]  # inventory order
+    assert member_hosts(groups, "empty") == ["localhost"]
+    assert member_hosts(groups, "missing") == ["localhost"]
+    assert member_hosts(groups, "missing", []) == []
+    assert member_hosts(None, "etcd") == ["localhost"]
