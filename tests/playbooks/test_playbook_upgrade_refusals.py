@@ -1,4 +1,5 @@
-"""playbooks/upgrade.yml refuses a move the version gates do not allow, before any change.
+"""playbooks/upgrade.yml refuses a move the version gates do not allow, before any change (and scale_out.yml a cluster
+that does not exist).
 
 The three "members" are the controller itself (ansible_connection local), each with an install directory of its own
 whose `current` link names the release it runs; no etcd runs, so the guard takes the versions from the links (as it
@@ -152,3 +153,13 @@ def test_the_downgrade_playbook_refuses_a_35_cluster(tmp_path):
     proc, out, before = run_upgrade(tmp_path, ("3.5.30",) * 3, "3.5.16", playbook="downgrade.yml")
     refused_before_any_change(tmp_path, proc, out, before, "a patch move is a plain rolling switch",
                               "run the upgrade playbook with -e etcd_version=3.5.16")
+
+
+def test_scale_out_without_any_member_data_is_refused_by_the_guard_before_any_change(tmp_path):
+    """playbooks/scale_out.yml on members none of which has data: there is no cluster to scale out. The guard (with
+    the host probe it takes) refuses before the first change; the members' files stay as they were."""
+    proc, out, before = run_upgrade(tmp_path, ("3.5.30",) * 3, "3.5.30", playbook="scale_out.yml")
+    assert proc.returncode != 0, out[-3000:]
+    assert "No host of the group has etcd data, so there is no cluster to scale out" in out, out[-3000:]
+    assert "PLAY [Deploy etcd members]" in out and "Measure time, network, disk" not in out, out[-3000:]
+    assert _files(tmp_path) == before, "the refused run changed a member's files"
