@@ -45,9 +45,3 @@ attributes:
   diff_mode:
     support: full
 '''
-
-    # The action group etcd is documented by quorum.etcd.connection (its modules are the ones that take the
-    # connection options). Kept, empty, for the modules that still name it next to quorum.etcd.connection.
-    ACTIONGROUP_ETCD = r'''
-options: {}
-'''

@@ -55,6 +55,6 @@ options:
     default: 5
 notes:
   - The modules need no Python library on the managed host beyond what ansible-core provides.
-  - All modules of the collection belong to the action group C(quorum.etcd.etcd), so the connection
-    options can be set once with C(module_defaults) and C(group/quorum.etcd.etcd).
+  - The modules that take these options form the action group C(quorum.etcd.etcd), so the connection options can be
+    set once with C(module_defaults) and C(group/quorum.etcd.etcd).
 '''

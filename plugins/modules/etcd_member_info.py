@@ -27,11 +27,7 @@ description:
     no alarm. RV(health_gate) says, per member, which check it passed or why it failed."
 author:
   - quorum.etcd maintainers (@quorum)
-extends_documentation_fragment:
-  - quorum.etcd.attributes
-  - quorum.etcd.attributes.actiongroup_etcd
-  - quorum.etcd.attributes.info_module
-  - quorum.etcd.connection
+extends_documentation_fragment: [quorum.etcd.attributes, quorum.etcd.attributes.info_module, quorum.etcd.connection]
 options:
   status_of:
     description:
