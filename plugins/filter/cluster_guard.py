@@ -420,6 +420,19 @@ def _table(running):
     return ", ".join("%s %s" % (h, _fmt(v)) for h, v in sorted(running.items()))
 
 
+def _target(caller, target, gates_file, advice=""):
+    """The target release parsed, the version gates, and the refusal of a known-bad target (the first problems of
+    version_guard and downgrade_guard)."""
+    wanted = _parse(target)
+    if wanted is None:
+        raise AnsibleFilterError("%s: '%s' is not a release number" % (caller, target))
+    gates = load_gates(gates_file)
+    problems = ["etcd %s is a known-bad release (%s): %s, see %s. %sNothing was changed."
+                % (target, bad["versions"], bad["reason"], bad["link"], advice)
+                for bad in gates["known_bad"] if _in(wanted, bad["versions"])]
+    return wanted, gates, problems
+
+
 def version_guard(installed, target, endpoints=None, member_table=None, cluster_version=None, gates_file=None):
     """Refusals for moving the members' versions to ``target``.
 
@@ -433,15 +446,7 @@ def version_guard(installed, target, endpoints=None, member_table=None, cluster_
     known-bad target, a skipped minor, a minor downgrade of a cluster whose members all run the higher minor (the
     downgrade playbook does that, through etcd's downgrade procedure).
     """
-    wanted = _parse(target)
-    if wanted is None:
-        raise AnsibleFilterError("version_guard: '%s' is not a release number" % target)
-    gates = load_gates(gates_file)
-    problems = []
-    for bad in gates["known_bad"]:
-        if _in(wanted, bad["versions"]):
-            problems.append("etcd %s is a known-bad release (%s): %s, see %s. Choose another release. Nothing was "
-                            "changed." % (target, bad["versions"], bad["reason"], bad["link"]))
+    wanted, gates, problems = _target("version_guard", target, gates_file, "Choose another release. ")
     running = _running(installed, endpoints, member_table)
     if not running:
         return problems
@@ -633,15 +638,7 @@ def downgrade_guard(installed, target, endpoints=None, member_table=None, cluste
     Allowed: every member on the same minor M (3.6 or newer) or the downgrade already under way (members on M and
     M-1, the cluster version at M-1), and a target on M-1 that is not known-bad. A patch downgrade is a plain rolling
     switch (upgrade.yml); 3.5 has no downgrade API (3.4 is not supported)."""
-    wanted = _parse(target)
-    if wanted is None:
-        raise AnsibleFilterError("downgrade_guard: '%s' is not a release number" % target)
-    gates = load_gates(gates_file)
-    problems = []
-    for bad in gates["known_bad"]:
-        if _in(wanted, bad["versions"]):
-            problems.append("etcd %s is a known-bad release (%s): %s, see %s. Nothing was changed."
-                            % (target, bad["versions"], bad["reason"], bad["link"]))
+    wanted, dummy, problems = _target("downgrade_guard", target, gates_file)
     running = _running(installed, endpoints, member_table)
     if not running:
         return problems + ["No member reported or has a version: there is nothing to downgrade. Nothing was changed."]
