@@ -18,6 +18,9 @@ description:
     path (C(server.crt), ...) as a link into C(live/).
   - Written in that order, a generation is complete before it is live, and the named paths never point to a
     half-written set.
+  - Given what the member has (the host probe's C(pki) state as O(new_generation)), it also decides whether anything
+    is due - the wanted generation is not live, a named path is not yet a link into C(live/), or the directory's
+    owner, group or mode differ - and returns no item when nothing is.
 options:
   _input:
     description: The member's files (M(quorum.etcd.pki_member_files#filter) - C(src), C(dest), C(path), C(mode)).
@@ -33,8 +36,11 @@ options:
     type: str
     required: true
   new_generation:
-    description: Whether the generation must be written (it is not the live one).
-    type: bool
+    description:
+      - The member's certificate directory as M(quorum.etcd.etcd_host_info) read it (its C(pki) result - C(dir) with
+        C(owner), C(group) and C(mode), C(live), C(links)); or a boolean, whether the generation must be written (then
+        the items are always returned).
+    type: raw
     required: true
   user:
     description: The etcd account, owner of the files.
@@ -67,7 +73,15 @@ from ansible.errors import AnsibleFilterError
 def pki_install_items(files, pki_dir, generation, new_generation, user, group):
     if not re.match(r"^[0-9a-f]+$", str(generation)):
         raise AnsibleFilterError("pki_install_items: generation %r is not a hexadecimal id" % (generation,))
-    items = [{"dest": pki_dir, "state": "directory", "owner": "root", "group": group, "mode": "0750"}]
+    directory_item = {"dest": pki_dir, "state": "directory", "owner": "root", "group": group, "mode": "0750"}
+    if isinstance(new_generation, dict):
+        installed = new_generation
+        new_generation = installed.get("live") != generation
+        unlinked = [f["path"] for f in files if f["path"] not in (installed.get("links") or [])]
+        attributes = dict((k, directory_item[k]) for k in ("owner", "group", "mode"))
+        if not new_generation and not unlinked and installed.get("dir") == attributes:
+            return []
+    items = [directory_item]
     if new_generation:
         directory = posixpath.join(pki_dir, "generations", generation)
         items += [

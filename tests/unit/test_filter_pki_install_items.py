@@ -43,3 +43,23 @@ def test_the_live_generation_only_gets_its_directory_and_links():
 def test_a_generation_id_that_is_not_hexadecimal_is_refused():
     with pytest.raises(AnsibleFilterError, match="hexadecimal"):
         pki_install_items(FILES, "/etc/etcd/pki", "../x", True, "etcd", "etcd")
+
+
+LINKS = [f["path"] for f in FILES]
+RIGHT = {"owner": "root", "group": "etcd", "mode": "0750"}
+
+
+def test_given_the_members_view_nothing_is_written_when_nothing_is_due():
+    installed = {"dir": RIGHT, "live": "ab12", "generations": ["ab12"], "links": LINKS}
+    assert pki_install_items(FILES, "/etc/etcd/pki", "ab12", installed, "etcd", "etcd") == []
+
+
+@pytest.mark.parametrize("installed,new", [
+    ({"dir": None, "live": "", "generations": [], "links": []}, True),  # a first install
+    ({"dir": RIGHT, "live": "0f0f", "generations": ["0f0f"], "links": LINKS}, True),  # another generation is live
+    ({"dir": RIGHT, "live": "ab12", "generations": ["ab12"], "links": LINKS[:2]}, False),  # a flat file left
+    ({"dir": dict(RIGHT, mode="0755"), "live": "ab12", "generations": ["ab12"], "links": LINKS}, False),
+])
+def test_given_the_members_view_what_is_due_is_written(installed, new):
+    items = pki_install_items(FILES, "/etc/etcd/pki", "ab12", installed, "etcd", "etcd")
+    assert items == pki_install_items(FILES, "/etc/etcd/pki", "ab12", new, "etcd", "etcd")
